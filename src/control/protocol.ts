@@ -1,0 +1,70 @@
+/**
+ * The daemon's control API: a closed union of requests and responses.
+ *
+ * Framing: the client connects to the daemon's unix socket, writes one request as a JSON line, and reads
+ * one response as a JSON line; then the connection closes. Errors carry an errno name (see errors.ts) so
+ * that the CLI can print the text iproute2 would print for the same kernel refusal.
+ */
+import type { ErrnoName } from '../errors.js';
+import type { TunnelParams } from '../tunnel/params.js';
+
+/** The kernel's per-device counters that `ip -s tunnel show` prints, plus the ones it keeps hidden. */
+export interface TunnelStats {
+  rxPackets: number;
+  rxBytes: number;
+  rxErrors: number;
+  rxDropped: number;
+  rxCrcErrors: number;
+  rxFrameErrors: number;
+  rxFifoErrors: number;
+  rxLengthErrors: number;
+  multicast: number;
+  txPackets: number;
+  txBytes: number;
+  txErrors: number;
+  txDropped: number;
+  collisions: number;
+  txCarrierErrors: number;
+  txFifoErrors: number;
+  txAbortedErrors: number;
+}
+
+export interface TunnelInfo {
+  params: TunnelParams;
+  ifindex: number;
+  stats: TunnelStats;
+  /** Packets this tunnel dropped, by drop reason (tunnel/drop.ts). */
+  drops: Record<string, number>;
+}
+
+export type Request =
+  | { op: 'tunnel.add'; params: TunnelParams }
+  /** Replace the configuration of the tunnel called `name` with `params` (SIOCCHGTUNNEL). */
+  | { op: 'tunnel.change'; name: string; params: TunnelParams }
+  /** Delete by name, or (name empty) the tunnel whose identity matches `params` (SIOCDELTUNNEL). */
+  | { op: 'tunnel.del'; name: string; params: TunnelParams }
+  | { op: 'tunnel.get'; name: string }
+  | { op: 'tunnel.list' }
+  | { op: 'daemon.status' };
+
+export interface DaemonStatus {
+  pid: number;
+  version: string;
+  startedAt: string;
+  tunnels: number;
+  /** Drops not charged to any tunnel (no tunnel matched, malformed outer packet), by reason. */
+  drops: Record<string, number>;
+}
+
+export type Response =
+  | { ok: true; result: unknown }
+  | { ok: false; error: { code: ErrnoName; message: string } };
+
+export interface ResultOf {
+  'tunnel.add': null;
+  'tunnel.change': null;
+  'tunnel.del': null;
+  'tunnel.get': TunnelInfo;
+  'tunnel.list': TunnelInfo[];
+  'daemon.status': DaemonStatus;
+}

@@ -1,0 +1,109 @@
+/**
+ * The packet port contract: the only shape in which packets cross between burrow and the kernel.
+ *
+ * A port moves packets in batches over a `PacketBatch`: one Buffer cut into fixed-size slots plus
+ * parallel typed arrays (offset, length, peer address, peer port, ingress ifindex, per-packet errno).
+ * One native call moves a whole batch, so the JavaScript/native boundary is crossed once per batch and
+ * nothing is allocated per packet (spec/node-packet-io.md).
+ *
+ * Reading: `readBatch(batch)` fills slots 0..n-1 and returns n (0 when nothing is pending). Packet i is
+ * written at `slotStart(i) + batch.headroom`, so that encapsulation can put outer headers in front of it
+ * without copying; `offsets[i]` and `lengths[i]` say where it landed. For sockets `addrs[i]`/`ports[i]`
+ * hold the sender and `ifindexes[i]` the interface it arrived on.
+ *
+ * Writing: `writeBatch(batch)` sends entries 0..count-1, each `lengths[i]` bytes at `offsets[i]` of
+ * `batch.data` (entries may point anywhere in the buffer, so a batch can forward another batch's slots);
+ * sockets send entry i to `addrs[i]`/`ports[i]`. It returns how many were written and sets `errors[i]` to
+ * 0 or the errno of that entry; a failed entry never stops the ones after it.
+ *
+ * Readiness: `onReadable(handler)` arms a level-triggered notification; the handler is called from the
+ * event loop when a read would not block, and should read until a batch comes back short or its budget
+ * is spent. A port never blocks the event loop.
+ *
+ * Ownership: the caller owns every batch. A port reads from or writes into the batch only during the
+ * call, and keeps no reference to it afterwards. After `close()` no handler runs again and reads return
+ * 0; closing twice is harmless.
+ */
+
+export const DEFAULT_BATCH_SIZE = 64;
+/** Room before each packet for outer headers: IPv4 20 + GRE 16, or IPv4 20 + UDP 8 + VXLAN 8 + 14. */
+export const DEFAULT_HEADROOM = 64;
+/** Slot size for one packet of up to 64 KiB minus the headroom; ports without offloads use less. */
+export const DEFAULT_SLOT_SIZE = 2048;
+
+export class PacketBatch {
+  /** Number of slots. */
+  readonly capacity: number;
+  readonly slotSize: number;
+  readonly headroom: number;
+  /** Where the packets live. A write batch may point at another batch's buffer (see `borrow`). */
+  data: Buffer;
+  readonly offsets: Uint32Array;
+  readonly lengths: Uint32Array;
+  /** IPv4 peer address, host order: the sender on read, the destination on write. */
+  readonly addrs: Uint32Array;
+  /** UDP peer port (0 for raw sockets and TUN). */
+  readonly ports: Uint16Array;
+  /** Interface index a packet arrived on (sockets), 0 when unknown. */
+  readonly ifindexes: Uint32Array;
+  /** errno of each entry after a write, 0 when it was written. */
+  readonly errors: Int32Array;
+  /** Entries in use. */
+  count = 0;
+
+  constructor(capacity = DEFAULT_BATCH_SIZE, slotSize = DEFAULT_SLOT_SIZE, headroom = DEFAULT_HEADROOM) {
+    if (headroom >= slotSize) throw new RangeError('headroom must be smaller than the slot');
+    this.capacity = capacity;
+    this.slotSize = slotSize;
+    this.headroom = headroom;
+    this.data = Buffer.alloc(capacity * slotSize);
+    this.offsets = new Uint32Array(capacity);
+    this.lengths = new Uint32Array(capacity);
+    this.addrs = new Uint32Array(capacity);
+    this.ports = new Uint16Array(capacity);
+    this.ifindexes = new Uint32Array(capacity);
+    this.errors = new Int32Array(capacity);
+  }
+
+  /** Byte offset of slot i in `data`. */
+  slotStart(i: number): number {
+    return i * this.slotSize;
+  }
+
+  /** Largest packet a read can place in one slot. */
+  get maxPacket(): number {
+    return this.slotSize - this.headroom;
+  }
+
+  /** A view of packet i (no copy; valid until the batch is reused). */
+  packet(i: number): Buffer {
+    return this.data.subarray(this.offsets[i], this.offsets[i] + this.lengths[i]);
+  }
+
+  /** Makes this (write) batch point into `source`'s buffer and empties it. */
+  borrow(source: PacketBatch): void {
+    this.data = source.data;
+    this.count = 0;
+  }
+
+  /** Appends an entry; returns false when the batch is full. */
+  push(offset: number, length: number, addr = 0, port = 0): boolean {
+    if (this.count >= this.capacity) return false;
+    const i = this.count++;
+    this.offsets[i] = offset;
+    this.lengths[i] = length;
+    this.addrs[i] = addr;
+    this.ports[i] = port;
+    this.errors[i] = 0;
+    return true;
+  }
+}
+
+export interface PacketPort {
+  /** For logs: the device name or socket description. */
+  readonly name: string;
+  readBatch(batch: PacketBatch): number;
+  writeBatch(batch: PacketBatch): number;
+  onReadable(handler: () => void): void;
+  close(): void;
+}
