@@ -26,8 +26,10 @@ export const STRERROR = {
   ENOSPC: 'No space left on device',
   ERANGE: 'Numerical result out of range',
   EMSGSIZE: 'Message too long',
+  ENOPROTOOPT: 'Protocol not available',
   EPROTONOSUPPORT: 'Protocol not supported',
   EOPNOTSUPP: 'Operation not supported',
+  EAFNOSUPPORT: 'Address family not supported by protocol',
   EADDRINUSE: 'Address already in use',
   EADDRNOTAVAIL: 'Cannot assign requested address',
   ENETDOWN: 'Network is down',
@@ -37,6 +39,7 @@ export const STRERROR = {
   ECONNREFUSED: 'Connection refused',
   EHOSTUNREACH: 'No route to host',
   ELOOP: 'Too many levels of symbolic links',
+  EBADFD: 'File descriptor in bad state',
 } as const;
 
 export type ErrnoName = keyof typeof STRERROR;

@@ -7,27 +7,9 @@
  */
 import type { ErrnoName } from '../errors.js';
 import type { TunnelParams } from '../tunnel/params.js';
+import type { TunnelStats } from '../tunnel/stats.js';
 
-/** The kernel's per-device counters that `ip -s tunnel show` prints, plus the ones it keeps hidden. */
-export interface TunnelStats {
-  rxPackets: number;
-  rxBytes: number;
-  rxErrors: number;
-  rxDropped: number;
-  rxCrcErrors: number;
-  rxFrameErrors: number;
-  rxFifoErrors: number;
-  rxLengthErrors: number;
-  multicast: number;
-  txPackets: number;
-  txBytes: number;
-  txErrors: number;
-  txDropped: number;
-  collisions: number;
-  txCarrierErrors: number;
-  txFifoErrors: number;
-  txAbortedErrors: number;
-}
+export type { TunnelStats };
 
 export interface TunnelInfo {
   params: TunnelParams;
@@ -45,7 +27,9 @@ export type Request =
   | { op: 'tunnel.del'; name: string; params: TunnelParams }
   | { op: 'tunnel.get'; name: string }
   | { op: 'tunnel.list' }
-  | { op: 'daemon.status' };
+  | { op: 'daemon.status' }
+  /** Stop the daemon; with `flush` first delete every tunnel and its device and forget the state. */
+  | { op: 'daemon.stop'; flush: boolean };
 
 export interface DaemonStatus {
   pid: number;
@@ -67,4 +51,5 @@ export interface ResultOf {
   'tunnel.get': TunnelInfo;
   'tunnel.list': TunnelInfo[];
   'daemon.status': DaemonStatus;
+  'daemon.stop': null;
 }

@@ -6,10 +6,11 @@
  * One native call moves a whole batch, so the JavaScript/native boundary is crossed once per batch and
  * nothing is allocated per packet (spec/node-packet-io.md).
  *
- * Reading: `readBatch(batch)` fills slots 0..n-1 and returns n (0 when nothing is pending). Packet i is
- * written at `slotStart(i) + batch.headroom`, so that encapsulation can put outer headers in front of it
- * without copying; `offsets[i]` and `lengths[i]` say where it landed. For sockets `addrs[i]`/`ports[i]`
- * hold the sender and `ifindexes[i]` the interface it arrived on.
+ * Reading: `readBatch(batch)` fills slots 0..n-1, sets `batch.count` and returns n (0 when nothing is
+ * pending). Packet i is written at `slotStart(i) + batch.headroom`, so that encapsulation can put outer
+ * headers in front of it without copying; `offsets[i]` and `lengths[i]` say where it landed. For sockets
+ * `addrs[i]`/`ports[i]` hold the sender and `ifindexes[i]` the interface it arrived on (all 0 for a TUN).
+ * `errors[i]` is 0, or EMSGSIZE when the packet was larger than `maxPacket` and was cut to it.
  *
  * Writing: `writeBatch(batch)` sends entries 0..count-1, each `lengths[i]` bytes at `offsets[i]` of
  * `batch.data` (entries may point anywhere in the buffer, so a batch can forward another batch's slots);
@@ -20,9 +21,16 @@
  * event loop when a read would not block, and should read until a batch comes back short or its budget
  * is spent. A port never blocks the event loop.
  *
+ * Errors: a failed write is a value (`errors[i]`), never an exception, and reads never throw either.
+ * Trouble that belongs to no call goes to the `onError` handler as an errno-coded error with a `fatal`
+ * flag. Fatal means the port closed itself because what it stands for is gone (a TUN device deleted
+ * with `ip link del`: ENODEV); not fatal is news the port survives (a socket's pending ICMP error, such
+ * as ECONNREFUSED on a connected socket). Without a handler the error becomes a process warning.
+ *
  * Ownership: the caller owns every batch. A port reads from or writes into the batch only during the
- * call, and keeps no reference to it afterwards. After `close()` no handler runs again and reads return
- * 0; closing twice is harmless.
+ * call, and keeps no reference to it afterwards. After `close()` (or a fatal error) `closed` is true,
+ * no handler runs again, reads return 0 and writes return 0 with EBADF in every entry; closing twice
+ * is harmless.
  */
 
 export const DEFAULT_BATCH_SIZE = 64;
@@ -51,18 +59,35 @@ export class PacketBatch {
   /** Entries in use. */
   count = 0;
 
-  constructor(capacity = DEFAULT_BATCH_SIZE, slotSize = DEFAULT_SLOT_SIZE, headroom = DEFAULT_HEADROOM) {
-    if (headroom >= slotSize) throw new RangeError('headroom must be smaller than the slot');
+  /**
+   * `uninitialised`: leave the slab's memory untouched (Buffer.allocUnsafeSlow), so that large slots cost
+   * resident memory only where packets actually land. Reads overwrite what they use.
+   */
+  constructor(
+    capacity = DEFAULT_BATCH_SIZE,
+    slotSize = DEFAULT_SLOT_SIZE,
+    headroom = DEFAULT_HEADROOM,
+    uninitialised = false,
+  ) {
+    if (slotSize !== 0 && headroom >= slotSize) throw new RangeError('headroom must be smaller than the slot');
     this.capacity = capacity;
     this.slotSize = slotSize;
     this.headroom = headroom;
-    this.data = Buffer.alloc(capacity * slotSize);
+    this.data = uninitialised ? Buffer.allocUnsafeSlow(capacity * slotSize) : Buffer.alloc(capacity * slotSize);
     this.offsets = new Uint32Array(capacity);
     this.lengths = new Uint32Array(capacity);
     this.addrs = new Uint32Array(capacity);
     this.ports = new Uint16Array(capacity);
     this.ifindexes = new Uint32Array(capacity);
     this.errors = new Int32Array(capacity);
+  }
+
+  /**
+   * A batch with no buffer of its own, for writing entries that point into other batches' buffers
+   * (set `data` with `borrow`). Costs a few typed arrays, not `capacity` slots.
+   */
+  static forWriting(capacity = DEFAULT_BATCH_SIZE): PacketBatch {
+    return new PacketBatch(capacity, 0, 0);
   }
 
   /** Byte offset of slot i in `data`. */
@@ -99,11 +124,30 @@ export class PacketBatch {
   }
 }
 
+/**
+ * An operational error from a port: `code` is an errno name (a BurrowError when errors.ts knows it);
+ * `fatal` says the port has closed itself (otherwise it keeps working).
+ */
+export type PortError = Error & { readonly code: string; readonly fatal: boolean };
+
+/** `fatal` repeats `error.fatal`. */
+export type PortErrorHandler = (error: PortError, fatal: boolean) => void;
+
+/** Marks an errno-coded error as a port error. */
+export function portError(error: Error & { code: string }, fatal: boolean): PortError {
+  return Object.assign(error, { fatal });
+}
+
 export interface PacketPort {
   /** For logs: the device name or socket description. */
   readonly name: string;
+  /** True after `close()` or after a fatal error. */
+  readonly closed: boolean;
   readBatch(batch: PacketBatch): number;
   writeBatch(batch: PacketBatch): number;
-  onReadable(handler: () => void): void;
+  /** Sets the readiness handler (replacing the previous one); `null` disarms it. */
+  onReadable(handler: (() => void) | null): void;
+  /** Sets the error handler (replacing the previous one). */
+  onError(handler: PortErrorHandler | null): void;
   close(): void;
 }

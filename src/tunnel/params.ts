@@ -85,3 +85,16 @@ export interface SixRdParams {
   relayPrefix: number;
   relayPrefixLength: number;
 }
+
+/** Whether a value read from outside (a request, the state file) has the shape of TunnelParams. */
+export function isTunnelParams(value: unknown): value is TunnelParams {
+  if (typeof value !== 'object' || value === null) return false;
+  const p = value as Record<string, unknown>;
+  const numbers = ['remote', 'local', 'link', 'ttl', 'tos', 'iflags', 'oflags', 'ikey', 'okey'];
+  return (
+    typeof p.name === 'string' &&
+    TUNNEL_MODES.includes(p.mode as TunnelMode) &&
+    typeof p.pmtudisc === 'boolean' &&
+    numbers.every((k) => typeof p[k] === 'number')
+  );
+}

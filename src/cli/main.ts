@@ -1,0 +1,165 @@
+/**
+ * burrow's entry point: global options, the object word, and the one place that prints and exits.
+ *
+ * Shaped like ip/ip.c: options first (options.ts), then the object matched by prefix in table order
+ * (`t` and `tunl` are tunnel, `l` is link, `d` daemon, `la` lab, `h` help). Commands return their
+ * stdout text or throw; here a UsageError becomes its message on stderr and its exit status, and
+ * anything else is a bug (its stack, exit 1). A successful command prints nothing unless it shows.
+ *
+ * Environment: BURROW_AUTOSTART=0 makes the command line use a running daemon only, never start one
+ * (the conformance tests run burrow so, with BURROW_RUN_DIR pointing at an empty directory).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { TunnelClient } from '../control/client.js';
+import { BurrowError } from '../errors.js';
+import { matches } from './argv.js';
+import { DsfieldTable } from './dsfield.js';
+import { sysfsLinks, type LinkTable } from './links.js';
+import { parseCommandLine, type GlobalOptions } from './options.js';
+import { runTunnelCommand } from './tunnel.js';
+import {
+  MAIN_USAGE,
+  PROGRAM,
+  UsageError,
+  daemonUnreachable,
+  notImplemented,
+  unknownObject,
+  usage,
+} from './usage-errors.js';
+
+/** What the command line needs from the outside world; tests replace any of it. */
+export interface CliDeps {
+  /** Connects to (and by default starts) the daemon of this network namespace. */
+  connect(): Promise<TunnelClient>;
+  links: LinkTable;
+  dsfield(): DsfieldTable;
+  stdout(text: string): void;
+  stderr(text: string): void;
+  /** `burrow daemon ...` and `burrow lab ...`, owned by src/daemon and src/lab. */
+  daemonCommand(argv: string[]): Promise<number | void>;
+  labCommand(argv: string[]): Promise<number | void>;
+}
+
+async function connectDefault(): Promise<TunnelClient> {
+  const { connectDaemon } = await import('../control/client.js');
+  return connectDaemon({ autostart: process.env.BURROW_AUTOSTART !== '0' });
+}
+
+export function defaultDeps(): CliDeps {
+  return {
+    connect: connectDefault,
+    links: sysfsLinks(),
+    dsfield: () => DsfieldTable.system(),
+    stdout: (text) => void process.stdout.write(text),
+    stderr: (text) => void process.stderr.write(text),
+    daemonCommand: async (argv) => (await import('../daemon/command.js')).runDaemonCommand(argv),
+    labCommand: async (argv) => (await import('../lab/command.js')).runLabCommand(argv),
+  };
+}
+
+function version(): string {
+  try {
+    const here = path.dirname(fileURLToPath(import.meta.url));
+    // dist/src/cli -> package root
+    const pkg = JSON.parse(fs.readFileSync(path.join(here, '..', '..', '..', 'package.json'), 'utf8')) as {
+      version?: string;
+    };
+    return pkg.version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** An object's handler: stdout text, or an exit status (daemon and lab print for themselves). */
+type ObjectHandler = (args: string[], deps: CliDeps, options: GlobalOptions) => Promise<string | number>;
+
+/** The objects, in ip.c's table order where they overlap with it, so prefixes resolve alike. */
+const OBJECTS: ReadonlyArray<readonly [string, ObjectHandler]> = [
+  [
+    'link',
+    async () => {
+      throw notImplemented('link is not implemented yet: vxlan support (link add NAME type vxlan ...) comes later');
+    },
+  ],
+  ['tunnel', tunnelObject],
+  ['tunl', tunnelObject],
+  ['daemon', async (args, deps) => (await deps.daemonCommand(args)) ?? 0],
+  ['lab', async (args, deps) => (await deps.labCommand(args)) ?? 0],
+  [
+    'help',
+    async () => {
+      throw usage(MAIN_USAGE);
+    },
+  ],
+];
+
+async function tunnelObject(args: string[], deps: CliDeps, options: GlobalOptions): Promise<string> {
+  let client: Promise<TunnelClient> | undefined;
+  return runTunnelCommand(args, {
+    options,
+    links: deps.links,
+    dsfield: deps.dsfield(),
+    client: () =>
+      (client ??= deps.connect().catch((error: unknown) => {
+        // Only root may talk to the daemon: for others a request fails as the kernel's ioctl would.
+        if (error instanceof BurrowError && error.code === 'EPERM') throw error;
+        throw daemonUnreachable(error);
+      })),
+  });
+}
+
+/** Runs one command line (without the program name); returns the exit status. */
+export async function runCli(argv: readonly string[], overrides: Partial<CliDeps> = {}): Promise<number> {
+  const deps: CliDeps = { ...defaultDeps(), ...overrides };
+  try {
+    const parsed = parseCommandLine(argv);
+    if (parsed.kind === 'version') {
+      deps.stdout(`${PROGRAM} utility, ${PROGRAM}-${version()}\n`);
+      return 0;
+    }
+    const [object, ...rest] = parsed.args;
+    if (object === undefined) throw usage(MAIN_USAGE);
+    const entry = OBJECTS.find(([name]) => matches(object, name));
+    if (entry === undefined) throw unknownObject(object);
+    const result = await entry[1](rest, deps, parsed.options);
+    if (typeof result === 'number') return result;
+    if (result !== '') deps.stdout(result);
+    return 0;
+  } catch (error) {
+    if (error instanceof UsageError) {
+      deps.stderr(error.message + '\n');
+      return error.exitCode;
+    }
+    if (error instanceof BurrowError) {
+      // Errors of the daemon and lab commands, which print no iproute2 text of their own.
+      deps.stderr(`${PROGRAM}: ${error.message}\n`);
+      return 1;
+    }
+    deps.stderr(`${PROGRAM}: internal error (a bug):\n${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    return 1;
+  }
+}
+
+/** Entry for `node dist/src/cli/main.js ...` and bin/burrow. */
+export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
+  // A reader that goes away (`burrow tunnel show | head -1`) is not an error.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw error;
+  });
+  process.exitCode = await runCli(argv);
+}
+
+function invokedDirectly(): boolean {
+  const script = process.argv[1];
+  if (script === undefined) return false;
+  try {
+    return fs.realpathSync(script) === fs.realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (invokedDirectly()) await main();

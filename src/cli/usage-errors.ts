@@ -1,0 +1,228 @@
+/**
+ * Usage errors: iproute2's exact texts and exit statuses, in one catalogue.
+ *
+ * Every message the command line can print on failure is built here, so the conformance table
+ * (test/conformance/tunnel-cases.json) and this file together say what burrow prints. Helpers throw a
+ * `UsageError`; only cli/main.ts prints it (to stderr, followed by one newline) and exits with its status.
+ *
+ * Exit statuses follow iproute2: 255 where it calls `exit(-1)` (usage, invalid or duplicate argument,
+ * incomplete command line, unknown mode or command), 1 where its handler returns failure (bad address,
+ * unknown device, kernel refusal, the checks after parsing). The program name is `burrow` where iproute2
+ * says `ip`; that substitution is the only difference in the texts.
+ */
+import { BurrowError } from '../errors.js';
+
+export const PROGRAM = 'burrow';
+
+export type UsageErrorKind =
+  /** `invarg()`: `Error: argument "X" is wrong: ...` */
+  | 'invarg'
+  /** `duparg2()`: `Error: either "K" is duplicate, or "X" is a garbage.` */
+  | 'duparg'
+  /** An argument that must be there is missing (`Must specify device`). */
+  | 'missarg'
+  /** `NEXT_ARG()` at the end of the line. */
+  | 'incomplete'
+  /** A usage text (help, or `usage()` on a bad option). */
+  | 'usage'
+  /** An unknown command, object, option, mode or parameter word. */
+  | 'unknown'
+  /** An address or prefix that does not parse (`get_addr32`, `get_prefix`); exit 1. */
+  | 'address'
+  /** A check after parsing (`Keys are not allowed ...`, `Cannot find device ...`); exit 1. */
+  | 'invalid'
+  /** The daemon refused the request; printed as iproute2 prints the kernel's refusal. */
+  | 'kernel'
+  /** The daemon could not be reached. */
+  | 'daemon'
+  /** A valid request for something burrow does not do (yet). */
+  | 'unsupported';
+
+export class UsageError extends Error {
+  readonly kind: UsageErrorKind;
+  readonly exitCode: number;
+
+  /** `message` is the exact text for stderr, without the final newline main.ts adds. */
+  constructor(kind: UsageErrorKind, message: string, exitCode: number) {
+    super(message);
+    this.name = 'UsageError';
+    this.kind = kind;
+    this.exitCode = exitCode;
+  }
+}
+
+/** iproute2's `exit(-1)`. */
+export const EXIT_USAGE = 255;
+/** iproute2's `return -1` from a command handler (ip.c turns it into 1). */
+export const EXIT_FAILURE = 1;
+
+// ---- lib/utils.c helpers -------------------------------------------------------------------------
+
+/** `invarg(msg, arg)`. Note that some iproute2 messages end in `\n`, which makes a blank line. */
+export function invalidArgument(message: string, arg: string): UsageError {
+  return new UsageError('invarg', `Error: argument "${arg}" is wrong: ${message}`, EXIT_USAGE);
+}
+
+/** `duparg2(key, arg)`, in iproute2 6.1's wording. */
+export function duplicateArgument(key: string, arg: string): UsageError {
+  return new UsageError('duparg', `Error: either "${key}" is duplicate, or "${arg}" is a garbage.`, EXIT_USAGE);
+}
+
+/** `incomplete_command()`, thrown by `NEXT_ARG()` at the end of the line. */
+export function incompleteCommand(): UsageError {
+  return new UsageError('incomplete', 'Command line is not complete. Try option "help"', EXIT_USAGE);
+}
+
+/** `get_addr32()` on something that is not an IPv4 address. */
+export function addressExpected(arg: string): UsageError {
+  return new UsageError('address', `Error: an IP address is expected rather than "${arg}"`, EXIT_FAILURE);
+}
+
+/** `get_prefix()` on something that is not a prefix of the family. */
+export function prefixExpected(family: 'inet' | 'inet6', arg: string): UsageError {
+  return new UsageError('address', `Error: ${family} prefix is expected rather than "${arg}".`, EXIT_FAILURE);
+}
+
+/** `nodev()`. */
+export function cannotFindDevice(dev: string): UsageError {
+  return new UsageError('invalid', `Cannot find device "${dev}"`, EXIT_FAILURE);
+}
+
+// ---- ip.c -----------------------------------------------------------------------------------------
+
+export function unknownOption(option: string): UsageError {
+  return new UsageError('unknown', `Option "${option}" is unknown, try "${PROGRAM} -help".`, EXIT_USAGE);
+}
+
+export function unknownObject(object: string): UsageError {
+  return new UsageError('unknown', `Object "${object}" is unknown, try "${PROGRAM} help".`, EXIT_FAILURE);
+}
+
+export function invalidRcvbuf(arg: string): UsageError {
+  return new UsageError('invarg', `Invalid rcvbuf size '${arg}'`, EXIT_USAGE);
+}
+
+/** `ip -f X`: the families iproute2 knows but `ip tunnel` refuses (AF_PACKET 17, AF_MPLS 28, AF_BRIDGE 7). */
+export function unsupportedFamily(family: number): UsageError {
+  return new UsageError('unknown', `Unsupported protocol family: ${family}`, EXIT_USAGE);
+}
+
+export function usage(text: string): UsageError {
+  return new UsageError('usage', text, EXIT_USAGE);
+}
+
+export const MAIN_USAGE = [
+  `Usage: ${PROGRAM} [ OPTIONS ] OBJECT { COMMAND | help }`,
+  `where  OBJECT := { tunnel | link | daemon | lab }`,
+  `       OPTIONS := { -V[ersion] | -s[tatistics] | -d[etails] | -j[son] | -p[retty] |`,
+  `                    -o[neline] | -f[amily] { inet | inet6 } | -4 | -6 | -help }`,
+].join('\n');
+
+// ---- ip tunnel (ip/iptunnel.c, ip/tunnel.c) ---------------------------------------------------------
+
+/** `ip tunnel help`, as iproute2 6.1 prints it, with the program name. */
+export const TUNNEL_USAGE = [
+  `Usage: ${PROGRAM} tunnel { add | change | del | show | prl | 6rd } [ NAME ]`,
+  `        [ mode { gre | ipip | isatap | sit | vti } ]`,
+  `        [ remote ADDR ] [ local ADDR ]`,
+  `        [ [i|o]seq ] [ [i|o]key KEY ] [ [i|o]csum ]`,
+  `        [ prl-default ADDR ] [ prl-nodefault ADDR ] [ prl-delete ADDR ]`,
+  `        [ 6rd-prefix ADDR ] [ 6rd-relay_prefix ADDR ] [ 6rd-reset ]`,
+  `        [ ttl TTL ] [ tos TOS ] [ [no]pmtudisc ] [ dev PHYS_DEV ]`,
+  ``,
+  `Where: NAME := STRING`,
+  `       ADDR := { IP_ADDRESS | any }`,
+  `       TOS  := { STRING | 00..ff | inherit | inherit/STRING | inherit/00..ff }`,
+  `       TTL  := { 1..255 | inherit }`,
+  `       KEY  := { DOTTED_QUAD | NUMBER }`,
+].join('\n');
+
+export function unknownCommand(command: string, object: string): UsageError {
+  return new UsageError('unknown', `Command "${command}" is unknown, try "${PROGRAM} ${object} help"`, EXIT_USAGE);
+}
+
+export function unknownTunnelMode(mode: string): UsageError {
+  return new UsageError('unknown', `Unknown tunnel mode "${mode}"`, EXIT_USAGE);
+}
+
+export function moreThanOneMode(): UsageError {
+  return new UsageError('invalid', 'You managed to ask for more than one tunnel mode.', EXIT_USAGE);
+}
+
+/** `tnl_parse_key()`. */
+export function invalidKey(keyword: string, arg: string): UsageError {
+  return new UsageError(
+    'invarg',
+    `invalid value for "${keyword}": "${arg}"; it should be an unsigned integer`,
+    EXIT_USAGE,
+  );
+}
+
+export function keysNotAllowed(): UsageError {
+  return new UsageError('invalid', 'Keys are not allowed with ipip and sit tunnels', EXIT_FAILURE);
+}
+
+export function broadcastNeedsSource(): UsageError {
+  return new UsageError('invalid', 'A broadcast tunnel requires a source address', EXIT_FAILURE);
+}
+
+export function ttlWithNopmtudisc(): UsageError {
+  return new UsageError('invalid', 'ttl != 0 and nopmtudisc are incompatible', EXIT_FAILURE);
+}
+
+export function cannotDetermineMode(): UsageError {
+  return new UsageError('invalid', 'cannot determine tunnel mode (ipip, gre, vti or sit)', EXIT_FAILURE);
+}
+
+export function invalidPrlParameter(arg: string): UsageError {
+  return new UsageError('unknown', `Invalid PRL parameter "${arg}"`, EXIT_USAGE);
+}
+
+export function onePrlEntry(): UsageError {
+  return new UsageError('invalid', 'One PRL entry at a time', EXIT_USAGE);
+}
+
+export function invalid6rdParameter(arg: string): UsageError {
+  return new UsageError('unknown', `Invalid 6RD parameter "${arg}"`, EXIT_USAGE);
+}
+
+export function mustSpecifyDevice(): UsageError {
+  return new UsageError('missarg', 'Must specify device', EXIT_USAGE);
+}
+
+/**
+ * The kernel's refusal of a tunnel ioctl, as ip/tunnel.c prints it: `add tunnel "gre0" failed: File exists`.
+ * `device` is the interface the ioctl went to: the fallback device (tunl0, gre0, sit0, ip_vti0) for
+ * add, the named tunnel for change, get and delete by name.
+ */
+export function tunnelRefused(verb: 'add' | 'delete' | 'get', device: string, error: BurrowError): UsageError {
+  return new UsageError('kernel', `${verb} tunnel "${device}" failed: ${error.strerror}`, EXIT_FAILURE);
+}
+
+/** The daemon could not be reached (no iproute2 equivalent: its kernel is always there). */
+export function daemonUnreachable(error: unknown): UsageError {
+  const reason =
+    error instanceof BurrowError
+      ? error.detail === undefined
+        ? error.strerror
+        : `${error.strerror} (${error.detail})`
+      : error instanceof Error
+        ? error.message
+        : String(error);
+  return new UsageError('daemon', `Cannot talk to the ${PROGRAM} daemon: ${reason}`, EXIT_FAILURE);
+}
+
+/** A request burrow parses exactly as iproute2 does but cannot carry out yet. */
+export function notImplemented(what: string): UsageError {
+  return new UsageError('unsupported', `${PROGRAM}: ${what}`, EXIT_FAILURE);
+}
+
+/** `ip -6 tunnel` and the IPv6-outer modes that switch to it. */
+export function ipv6TunnelsUnsupported(): UsageError {
+  return new UsageError(
+    'unsupported',
+    `${PROGRAM}: IPv6-outer tunnels (ip -6 tunnel: ip6ip6, ipip6, ip6gre, vti6, any) are not supported; ` +
+      'burrow tunnels are IPv4-outer: ipip, gre, sit (isatap and vti to come)',
+    EXIT_FAILURE,
+  );
+}

@@ -1,0 +1,136 @@
+/**
+ * The daemon's life: one per network namespace, holding that namespace's lock for as long as it runs.
+ *
+ * Start: take the lock (a second daemon exits 1 with a message), write the pid file, read the state,
+ * open netlink, adopt the tunnels of the state file (their persistent devices kept addresses and routes
+ * while no daemon ran), then answer on the control socket.
+ * Stop (SIGTERM, SIGINT, or a `daemon.stop` request): stop answering, close every device and socket.
+ * Devices are persistent and the state file stays, so the next daemon adopts the tunnels; they pass no
+ * traffic in between. `daemon.stop` with `flush` deletes every tunnel first (the lab's cleanup).
+ * SIGKILL is survived the same way: the state file is written before each change is acknowledged.
+ */
+import fs from 'node:fs';
+import { serveControl } from '../control/server.js';
+import { currentDaemonPaths } from '../control/client.js';
+import type { DaemonStatus, Request } from '../control/protocol.js';
+import { Engine, type EngineIo } from '../engine/engine.js';
+import { NetlinkHandle, NetlinkMonitor } from '../io/netlink/socket.js';
+import { errnoName, flock, ifIndexToName } from '../io/native/index.js';
+import { RawIpv4Socket } from '../io/raw-socket.js';
+import { TunnelTable } from '../tunnel/table.js';
+import { streamLogger } from './log.js';
+import { BurrowError } from '../errors.js';
+import { isTunnelParams, type TunnelParams } from '../tunnel/params.js';
+import { loadState } from './state.js';
+import { TunnelService } from './tunnels.js';
+
+export const VERSION = '0.1.0';
+
+const LOCK_EX = 2;
+const LOCK_NB = 4;
+
+function systemIo(): EngineIo {
+  return {
+    openReceiver: (protocol) => RawIpv4Socket.open({ protocol }),
+    openSender: (link) => RawIpv4Socket.open({ protocol: 255, ...(link !== 0 ? { device: ifIndexToName(link) } : {}) }),
+    now: () => performance.now(),
+  };
+}
+
+/** Request parameters come from another process: check their shape before the kernel rules run. */
+function checkTunnelParams(value: unknown): TunnelParams {
+  if (!isTunnelParams(value)) throw new BurrowError('EINVAL', 'malformed tunnel parameters');
+  return value;
+}
+
+/** Runs the daemon in the foreground until it is stopped; returns the exit status. */
+export async function runDaemon(): Promise<number> {
+  const paths = currentDaemonPaths();
+  fs.mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
+  const lockFd = fs.openSync(paths.lock, 'a', 0o600);
+  try {
+    flock(lockFd, LOCK_EX | LOCK_NB);
+  } catch (error) {
+    fs.closeSync(lockFd);
+    const code = (error as { code?: string }).code;
+    if (code === 'EAGAIN' || code === 'EWOULDBLOCK') {
+      let pid = '?';
+      try {
+        pid = fs.readFileSync(paths.pid, 'utf8').trim();
+      } catch {
+        // The other daemon has not written its pid yet.
+      }
+      process.stderr.write(`burrow: a daemon is already running in this network namespace (pid ${pid})\n`);
+      return 1;
+    }
+    throw error;
+  }
+  fs.writeFileSync(paths.pid, `${process.pid}\n`);
+  const log = streamLogger((line) => process.stderr.write(line));
+  const startedAt = new Date().toISOString();
+  const state = loadState(paths.state, (m) => log.info(m));
+  const nl = NetlinkHandle.open();
+  const table = new TunnelTable();
+  const engine = new Engine(table, systemIo(), errnoName);
+  const service = new TunnelService(table, engine, nl, paths.state, state, log);
+  const monitor = NetlinkMonitor.open((event) => service.onNetlinkEvent(event));
+  service.adopt(state.tunnels);
+
+  let flushed = false;
+  let stop: () => void = () => {};
+  const stopped = new Promise<void>((resolve) => (stop = resolve));
+  const handle = (request: Request): unknown => {
+    switch (request.op) {
+      case 'tunnel.add':
+        return service.add(checkTunnelParams(request.params));
+      case 'tunnel.change':
+        return service.change(String(request.name), checkTunnelParams(request.params));
+      case 'tunnel.del':
+        return service.del(String(request.name), checkTunnelParams(request.params));
+      case 'tunnel.get':
+        return service.get(String(request.name));
+      case 'tunnel.list':
+        return service.list();
+      case 'daemon.status':
+        return {
+          pid: process.pid,
+          version: VERSION,
+          startedAt,
+          tunnels: table.size,
+          drops: Object.fromEntries(engine.drops),
+        } satisfies DaemonStatus;
+      case 'daemon.stop':
+        // Stop whatever happens to the flush: a daemon asked to go must go.
+        setImmediate(stop);
+        if (request.flush === true) {
+          service.flush();
+          flushed = true;
+        }
+        return null;
+    }
+  };
+  const server = await serveControl(paths.socket, handle, (bug) => log.error(`bug: ${(bug as Error).stack ?? String(bug)}`));
+  log.info(`daemon ${VERSION} started, pid ${process.pid}, ${table.size} tunnel(s)`);
+
+  const onSignal = (signal: string): void => {
+    log.info(`${signal}: stopping (devices and state are kept)`);
+    stop();
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  process.on('SIGHUP', () => log.info('SIGHUP: nothing to reload'));
+  await stopped;
+
+  await server.close();
+  monitor.close();
+  engine.close();
+  nl.close();
+  fs.rmSync(paths.socket, { force: true });
+  fs.rmSync(paths.pid, { force: true });
+  if (table.size === 0) fs.rmSync(paths.state, { force: true });
+  log.info('daemon stopped');
+  // After a flush nothing of this namespace is left to adopt: the directory goes too.
+  if (flushed) fs.rmSync(paths.dir, { recursive: true, force: true });
+  fs.closeSync(lockFd);
+  return 0;
+}

@@ -1,0 +1,41 @@
+/**
+ * The ICMP errors the engine sends, built with wire/ builders in the form Linux sends them:
+ * port unreachable to the sender of an outer packet no tunnel took (tunnel4 / gre_rcv), and frag-needed
+ * or Packet Too Big to the sender of an inner packet too big for the path (tnl_update_pmtu).
+ * Each returns the length written into `out`, or 0 when Linux would send nothing about that packet.
+ */
+import { buildIcmpError, icmpErrorPermitted } from '../wire/icmp.js';
+import { buildIcmpv6Error, icmpv6ErrorPermitted } from '../wire/icmpv6.js';
+import { ipv4DstUnchecked, ipv4SrcUnchecked } from '../wire/ipv4.js';
+import { ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, ICMP_PORT_UNREACH, ICMPV6_PACKET_TOO_BIG } from '../wire/numbers.js';
+
+let nextId = 1;
+function icmpId(): number {
+  nextId = (nextId + 1) & 0xffff || 1;
+  return nextId;
+}
+
+/** Port unreachable about an outer IPv4 packet, from the address it was sent to. */
+export function buildPortUnreachable(packet: Uint8Array, start: number, length: number, out: Uint8Array, at: number): number {
+  if (!icmpErrorPermitted(packet, start, length)) return 0;
+  const to = ipv4SrcUnchecked(packet, start);
+  const from = ipv4DstUnchecked(packet, start);
+  return buildIcmpError(out, at, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, 0, from, to, packet, start, length, icmpId());
+}
+
+/**
+ * frag-needed about an inner IPv4 packet, carrying `mtu`. It goes into the tunnel device as if it came
+ * from the packet's destination, so that the route back through the tunnel passes reverse-path checks.
+ */
+export function buildFragNeeded(packet: Uint8Array, start: number, length: number, mtu: number, out: Uint8Array, at: number): number {
+  if (!icmpErrorPermitted(packet, start, length)) return 0;
+  const to = ipv4SrcUnchecked(packet, start);
+  const from = ipv4DstUnchecked(packet, start);
+  return buildIcmpError(out, at, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, mtu & 0xffff, from, to, packet, start, length, icmpId());
+}
+
+/** Packet Too Big about an inner IPv6 packet, from its destination, to its source. */
+export function buildPacketTooBig(packet: Uint8Array, start: number, length: number, mtu: number, out: Uint8Array, at: number): number {
+  if (!icmpv6ErrorPermitted(packet, start, length, ICMPV6_PACKET_TOO_BIG)) return 0;
+  return buildIcmpv6Error(out, at, ICMPV6_PACKET_TOO_BIG, 0, mtu, packet, start + 24, packet, start + 8, packet, start, length);
+}

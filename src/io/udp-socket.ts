@@ -1,0 +1,63 @@
+/**
+ * A UDP socket as a packet port: the underlay of vxlan (port 4789). Same batch calls as the raw socket
+ * (recvmmsg/sendmmsg), but packets are UDP payloads and `ports[i]` matters both ways.
+ *
+ * The socket is not connected, so ICMP errors about what it sends (port unreachable) are not reported
+ * to it (net/ipv4/udp.c __udp4_lib_err without IP_RECVERR). Sending with no route fails with
+ * ENETUNREACH per entry; a payload beyond 65507 bytes with EMSGSIZE.
+ */
+import { configureSocket, DatagramPort, type SocketOptions } from './fd-port.js';
+import {
+  bind,
+  close as closeFd,
+  constants,
+  getsockname,
+  parseSockaddrIn,
+  setsockoptInt,
+  sockaddrIn,
+  socket,
+} from './native/index.js';
+
+export interface UdpOptions extends SocketOptions {
+  /** Local IPv4 address, host order; 0 (the default) for any. */
+  address?: number;
+  /** Local port; 0 (the default) lets the kernel pick one (see `localPort`). */
+  port?: number;
+  /** SO_REUSEADDR. */
+  reuseAddress?: boolean;
+}
+
+export class UdpSocket extends DatagramPort {
+  readonly localAddress: number;
+  readonly localPort: number;
+
+  private constructor(fd: number, name: string, localAddress: number, localPort: number) {
+    super(fd, name);
+    this.localAddress = localAddress;
+    this.localPort = localPort;
+  }
+
+  /** Opens and binds it in the calling thread's network namespace. EADDRINUSE when the port is taken. */
+  static open(options: UdpOptions = {}): UdpSocket {
+    const c = constants();
+    const fd = socket(c.AF_INET, c.SOCK_DGRAM, c.IPPROTO_UDP);
+    configureSocket(fd, options);
+    let local: { addr: number; port: number };
+    try {
+      if (options.reuseAddress) setsockoptInt(fd, c.SOL_SOCKET, c.SO_REUSEADDR, 1);
+      bind(fd, sockaddrIn(options.address ?? 0, options.port ?? 0));
+      const name = Buffer.alloc(16);
+      getsockname(fd, name);
+      local = parseSockaddrIn(name);
+    } catch (e) {
+      closeFd(fd);
+      throw e;
+    }
+    const text = `udp ${formatIpv4(local.addr)}:${local.port}`;
+    return new UdpSocket(fd, text, local.addr, local.port);
+  }
+}
+
+function formatIpv4(addr: number): string {
+  return [addr >>> 24, (addr >>> 16) & 255, (addr >>> 8) & 255, addr & 255].join('.');
+}

@@ -1,0 +1,167 @@
+/**
+ * What ipip, gre and sit share on the packet path (the kernel's net/ipv4/ip_tunnel.c): the outer header
+ * on transmit with its TTL/TOS/DF and path-MTU rules, and on receive the outer header check and the
+ * common tail of ip_tunnel_rcv (inner packet sanity, ECN decapsulation).
+ */
+import { internetChecksum } from '../wire/checksum.js';
+import {
+  ipv4DfUnchecked,
+  ipv4SetEcnCeUnchecked,
+  ipv4TosUnchecked,
+  ipv4TtlUnchecked,
+  ipVersionUnchecked,
+  writeIpv4Header,
+} from '../wire/ipv4.js';
+import { IPV6_MIN_MTU, ipv6HopLimitUnchecked, ipv6SetEcnCeUnchecked, ipv6TrafficClassUnchecked } from '../wire/ipv6.js';
+import type { DropReason } from './drop.js';
+import type { DecapResult, EncapResult, Receive } from './mode.js';
+import type { TunnelTable } from './table.js';
+import { ecnDecapsulate, EcnAction, outerDf, outerTos, outerTtl } from './rules.js';
+import type { Tunnel } from './tunnel.js';
+
+/**
+ * Outer-route and inner checks every mode makes before it builds headers. Returns a drop, or null with
+ * `out.mtu` set to the largest inner packet the path takes (when DF will be set) or 0.
+ */
+export function checkTransmit(
+  t: Tunnel,
+  length: number,
+  version: number,
+  df: boolean,
+  headerLength: number,
+  out: EncapResult,
+): DropReason | null {
+  if (t.params.remote === 0) return 'nbma-no-destination';
+  if (t.route === 'no-route') return 'no-route';
+  if (t.route === 'dead-loop') return 'dead-loop';
+  out.mtu = 0;
+  if (!df) return null;
+  // tnl_update_pmtu: with DF the inner packet must fit the outer route's MTU less our headers.
+  const mtu = t.routeMtu - 20 - headerLength;
+  out.mtu = mtu;
+  if (length <= mtu) return null;
+  // The kernel reports frag-needed only for an inner DF packet and quietly lowers the inner route's
+  // PMTU otherwise; burrow cannot touch the inner route, so it reports frag-needed in both cases, which
+  // lowers that PMTU the same way (the inner non-DF case is rare: the device MTU already fits the path).
+  if (version === 4) return 'too-big';
+  return mtu >= IPV6_MIN_MTU ? 'too-big' : null;
+}
+
+/** Inner fields the outer header is derived from: TTL/hop limit and DS field, or -1 for non-IP. */
+export function innerTtl(bytes: Uint8Array, start: number, version: number): number {
+  if (version === 4) return ipv4TtlUnchecked(bytes, start);
+  if (version === 6) return ipv6HopLimitUnchecked(bytes, start);
+  return -1;
+}
+
+export function innerDsfield(bytes: Uint8Array, start: number, version: number): number {
+  if (version === 4) return ipv4TosUnchecked(bytes, start);
+  if (version === 6) return ipv6TrafficClassUnchecked(bytes, start);
+  return -1;
+}
+
+/** Whether a packet from the device is long enough for its version's header (and is IPv4 or IPv6). */
+export function innerVersion(bytes: Uint8Array, start: number, length: number): number {
+  if (length < 1) return 0;
+  const version = ipVersionUnchecked(bytes, start);
+  if (version === 4) return length >= 20 ? 4 : 0;
+  if (version === 6) return length >= 40 ? 6 : 0;
+  return 0;
+}
+
+/**
+ * Writes the outer IPv4 header in front of `headerLength` bytes of mode header (already written) and
+ * the inner packet, and fills `out`. ID 0 with DF (as the kernel's ip_select_ident does for DF packets);
+ * without DF the kernel picks the ID when the raw socket sends it.
+ */
+export function writeOuter(
+  t: Tunnel,
+  bytes: Uint8Array,
+  innerStart: number,
+  innerLength: number,
+  headerLength: number,
+  protocol: number,
+  tos: number,
+  ttl: number,
+  df: boolean,
+  out: EncapResult,
+): void {
+  const start = innerStart - headerLength - 20;
+  const total = innerLength + headerLength + 20;
+  writeIpv4Header(bytes, start, tos, total, 0, df, ttl, protocol, t.params.local, t.params.remote);
+  out.start = start;
+  out.length = total;
+  out.destination = t.params.remote;
+}
+
+/**
+ * ipip and gre transmit (ip_tunnel_xmit): outer TTL and TOS inherited or fixed, DF from pmtudisc or the
+ * inner IPv4 DF, path MTU checked, then the outer header. The mode has written its header (if any) in
+ * the `headerLength` bytes before the inner packet.
+ */
+export function transmitIp(
+  t: Tunnel,
+  bytes: Uint8Array,
+  start: number,
+  length: number,
+  version: number,
+  headerLength: number,
+  protocol: number,
+  out: EncapResult,
+): DropReason | null {
+  const p = t.params;
+  const df = outerDf(p.pmtudisc, version === 4, version === 4 && ipv4DfUnchecked(bytes, start));
+  const refused = checkTransmit(t, length, version, df, headerLength, out);
+  if (refused !== null) return refused;
+  const ds = innerDsfield(bytes, start, version);
+  writeOuter(t, bytes, start, length, headerLength, protocol, outerTos(p.tos, ds), outerTtl(p.ttl, innerTtl(bytes, start, version)), df, out);
+  return null;
+}
+
+/**
+ * Receive entry for every mode: checks the outer IPv4 header a raw socket delivered (the kernel has
+ * validated it already in ip_rcv; this is the single length gate for what follows), then hands the
+ * payload, up to the header's total length (a raw socket may deliver trailing bytes), to the mode.
+ */
+export function decapsulate(
+  receive: Receive,
+  table: TunnelTable,
+  bytes: Uint8Array,
+  start: number,
+  length: number,
+  ifindex: number,
+  out: DecapResult,
+): DropReason | null {
+  out.tunnel = null;
+  if (length < 20 || bytes[start] >> 4 !== 4) return 'outer-malformed';
+  const ihl = (bytes[start] & 0x0f) << 2;
+  const total = (bytes[start + 2] << 8) | bytes[start + 3];
+  if (ihl < 20 || ihl > length || total < ihl || total > length) return 'outer-malformed';
+  if (internetChecksum(bytes, start, ihl) !== 0) return 'outer-malformed';
+  return receive(table, bytes, start, start + ihl, total - ihl, ifindex, out);
+}
+
+/**
+ * The common tail of ip_tunnel_rcv / ipip6_rcv once a tunnel took the packet: the inner packet must be
+ * the IP version the outer protocol or GRE type says and hold its header, then ECN decapsulation per
+ * RFC 6040 (outer CE on a Not-ECT inner is dropped; on an ECT inner it marks the inner CE).
+ */
+export function finishReceive(
+  bytes: Uint8Array,
+  outerStart: number,
+  innerStart: number,
+  innerLength: number,
+  expectedVersion: 4 | 6,
+  out: DecapResult,
+): DropReason | null {
+  if (innerVersion(bytes, innerStart, innerLength) !== expectedVersion) return 'inner-malformed';
+  const action = ecnDecapsulate(ipv4TosUnchecked(bytes, outerStart), innerDsfield(bytes, innerStart, expectedVersion));
+  if (action === EcnAction.Drop) return 'ecn-ce-not-ect';
+  if (action === EcnAction.SetCe) {
+    if (expectedVersion === 4) ipv4SetEcnCeUnchecked(bytes, innerStart);
+    else ipv6SetEcnCeUnchecked(bytes, innerStart);
+  }
+  out.start = innerStart;
+  out.length = innerLength;
+  return null;
+}

@@ -1,0 +1,68 @@
+/**
+ * sit: IPv6 in IPv4, IP protocol 41 (RFC 4213; net/ipv6/sit.c). Point-to-point tunnels here; 6to4, 6rd
+ * and ISATAP (remote any) come with issue 7.
+ *
+ * sit's transmit differs from ip_tunnel_xmit in small ways the wire shows (ipip6_tunnel_xmit): TOS is
+ * inherited only for exactly `tos inherit` (1), DF comes from the tunnel alone, and when the path MTU
+ * less 20 is below 1280 the packet goes with MTU 1280 and DF clear, to be fragmented on the way.
+ */
+import { ipv4DstUnchecked, ipv4SrcUnchecked } from '../wire/ipv4.js';
+import { IPV6_MIN_MTU, ipv6HopLimitUnchecked, ipv6TrafficClassUnchecked } from '../wire/ipv6.js';
+import { isPrivateIpv4 } from '../wire/address.js';
+import type { DropReason } from './drop.js';
+import { checkTransmit, finishReceive, innerVersion, writeOuter } from './ip-tunnel.js';
+import type { DecapResult, EncapResult } from './mode.js';
+import type { TunnelTable } from './table.js';
+import type { Tunnel } from './tunnel.js';
+import { outerTos, outerTtl } from './rules.js';
+
+export const IPPROTO_IPV6 = 41;
+
+export function encapsulateSit(t: Tunnel, bytes: Uint8Array, start: number, length: number, out: EncapResult): DropReason | null {
+  const version = innerVersion(bytes, start, length);
+  if (version !== 6) return version === 0 ? 'tx-malformed' : 'tx-wrong-protocol';
+  const p = t.params;
+  let df = p.pmtudisc;
+  // Below 1280 the kernel sends at 1280 without DF rather than refuse IPv6's minimum MTU.
+  if (df && t.routeMtu - 20 < IPV6_MIN_MTU) df = false;
+  const refused = checkTransmit(t, length, 6, df, 0, out);
+  if (refused !== null) return refused;
+  const ds = ipv6TrafficClassUnchecked(bytes, start);
+  const tos = outerTos(p.tos === 1 ? 1 : p.tos & ~1, ds);
+  writeOuter(t, bytes, start, length, 0, IPPROTO_IPV6, tos, outerTtl(p.ttl, ipv6HopLimitUnchecked(bytes, start)), df, out);
+  return null;
+}
+
+export function receiveSit(
+  table: TunnelTable,
+  bytes: Uint8Array,
+  outer: number,
+  payload: number,
+  payloadLength: number,
+  ifindex: number,
+  out: DecapResult,
+): DropReason | null {
+  const t = table.lookupSit(ifindex, ipv4SrcUnchecked(bytes, outer), ipv4DstUnchecked(bytes, outer));
+  if (t === null) return 'no-tunnel';
+  out.tunnel = t;
+  return finishReceive(bytes, outer, payload, payloadLength, 6, out);
+}
+
+/**
+ * The first four bytes of the ISATAP interface identifier for an IPv4 address (RFC 5214 6.1, the
+ * kernel's __ipv6_isatap_ifid): 02-00-5E-FE for a global address, 00-00-5E-FE for a private or special
+ * one. The IPv4 address follows. The kernel derives a gre device's link-local address this way too.
+ */
+export function isatapInterfaceId(address: number): Uint8Array {
+  const special =
+    isPrivateIpv4(address) ||
+    address >>> 24 === 0 || // 0/8
+    address >>> 24 === 127 || // loopback
+    address >>> 16 === 0xa9fe || // 169.254/16 link-local
+    address >>> 28 === 0xe || // multicast
+    address === 0xffffffff || // broadcast
+    address >>> 8 === 0xc00002 || // 192.0.2/24 TEST-NET-1
+    address >>> 8 === 0xc05863 || // 192.88.99/24 6to4 anycast
+    address >>> 17 === 0x6309; // 198.18/15 benchmarking (the kernel's list has no other test nets)
+  return Uint8Array.of(special ? 0x00 : 0x02, 0x00, 0x5e, 0xfe);
+}

@@ -1,0 +1,55 @@
+/**
+ * `burrow tunnel ...` against iproute2's `ip tunnel ...`, case by case (test/conformance/tunnel-cases.json).
+ *
+ * - same: stdout, stderr (program name substituted) and exit status must be identical to ip's.
+ * - daemon: valid input. ip gets as far as the kernel (here: No such device); burrow, with no daemon to
+ *   talk to, must get as far as the daemon: every parse error comes first, as in iproute2.
+ * - differs: a documented difference (docs/cli-differences.md); burrow must print what the file says.
+ *
+ * Each case is also run through the real `ip`, to catch a recorded expectation that no longer matches
+ * the iproute2 on the machine. Re-record with dist/test/conformance/record-cases.js.
+ */
+import assert from 'node:assert/strict';
+import os from 'node:os';
+import { after, describe, it } from 'node:test';
+import { DAEMON_STAGE, cleanUp, ipAvailability, readCases, runBurrow, runIp, type ConformanceCase } from './harness.js';
+
+const file = readCases();
+const availability = ipAvailability();
+const title = (c: ConformanceCase) => `${c.expect}: ${JSON.stringify(c.args)}`;
+
+describe('burrow tunnel conforms to ip tunnel', { concurrency: os.availableParallelism() }, () => {
+  after(cleanUp);
+
+  it('has the cases the spec asks for', () => {
+    const errors = file.cases.filter((c) => c.expect === 'same' && (c.ip?.exit ?? 0) !== 0);
+    assert.ok(errors.length >= 80, `only ${errors.length} error cases`);
+  });
+
+  for (const c of file.cases) {
+    it(title(c), async (t) => {
+      const burrow = await runBurrow(c.args);
+      if (c.expect === 'same') {
+        assert.deepEqual(burrow, c.ip);
+      } else if (c.expect === 'daemon') {
+        assert.equal(burrow.stdout, '');
+        assert.ok(burrow.stderr.startsWith(DAEMON_STAGE), `did not reach the daemon stage: ${JSON.stringify(burrow.stderr)}`);
+        assert.equal(burrow.exit, 1);
+      } else {
+        assert.deepEqual(burrow, c.burrow);
+      }
+
+      if (!availability.ip) {
+        t.diagnostic('needs iproute2 (`ip`) to check the recorded expectation');
+        return;
+      }
+      const ip = await runIp(c.args, availability.netns);
+      if (c.expect === 'daemon') {
+        // What the kernel answers depends on its drivers; only check ip got past its parser.
+        assert.ok(ip.exit === 0 || (ip.exit === 1 && /failed: /.test(ip.stderr)), `ip refused valid input: ${ip.stderr}`);
+      } else if (availability.version === file.iproute2) {
+        assert.deepEqual(ip, c.ip, 'the iproute2 on this machine no longer prints what was recorded');
+      }
+    });
+  }
+});
