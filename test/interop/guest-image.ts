@@ -328,8 +328,11 @@ export function bootableKernel(kernel: GuestKernel, buildDir: string): { path: s
   const tmp = `${path}.${process.pid}.tmp`;
   writeFileSync(tmp, elf);
   renameSync(tmp, path);
+  // Drop unpacked kernels of older inputs, but never another process's image still being written.
   for (const f of readdirSync(buildDir)) {
-    if (f.startsWith(`vmlinux-${kernel.version}-`) && join(buildDir, f) !== path) rmSync(join(buildDir, f), { force: true });
+    if (f.startsWith(`vmlinux-${kernel.version}-`) && !f.endsWith('.tmp') && join(buildDir, f) !== path) {
+      rmSync(join(buildDir, f), { force: true });
+    }
   }
   return { path, pvh: true };
 }
