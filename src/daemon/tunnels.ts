@@ -12,14 +12,15 @@ import { BurrowError } from '../errors.js';
 import type { Engine } from '../engine/engine.js';
 import { addrAdd } from '../io/netlink/addr.js';
 import { linkByIndex, linkByName, linkDel, linkSetAddrGenMode, linkSetMtu, linkSetMulticast } from '../io/netlink/link.js';
-import { routeGet } from '../io/netlink/route.js';
+import { routeGet, routeList, type Route } from '../io/netlink/route.js';
 import type { NetlinkEvent, NetlinkHandle } from '../io/netlink/socket.js';
 import { TunDevice } from '../io/tun.js';
 import type { TunnelInfo } from '../control/protocol.js';
 import { findForDelete, planAdd, planChange } from '../tunnel/admin.js';
 import type { TunnelParams } from '../tunnel/params.js';
 import type { TunnelTable } from '../tunnel/table.js';
-import { defaultMtu, Tunnel } from '../tunnel/tunnel.js';
+import { ipv4OfCompatible, type NextHopRoute } from '../tunnel/nexthop.js';
+import { defaultMtu, Tunnel, type OuterRouteState } from '../tunnel/tunnel.js';
 import { isatapInterfaceId } from '../tunnel/sit.js';
 import type { Logger } from './log.js';
 import { saveState, type DaemonState } from './state.js';
@@ -205,26 +206,79 @@ export class TunnelService {
   private refreshRoute(t: Tunnel): void {
     const p = t.params;
     if (p.remote === 0) {
+      // NBMA: each packet finds its outer route through its next hop (refreshNextHops).
       t.route = 'ok';
+      t.routeOif = p.link;
+      t.routeMtu = this.underlayMtu(p) ?? 1500;
+      this.refreshNextHops(t);
       return;
     }
+    const outer = this.outerRoute(t, p.remote);
+    t.route = outer.route;
+    t.routeMtu = outer.mtu;
+    t.routeOif = outer.oif;
+  }
+
+  /**
+   * What the kernel's transmit path would find for the outer route to `destination` (ip_tunnel_xmit):
+   * the device and MTU it leaves by, no route (also when `local` is not an address of this host), or
+   * the tunnel itself.
+   */
+  private outerRoute(t: Tunnel, destination: number): { route: OuterRouteState; mtu: number; oif: number } {
+    const p = t.params;
     try {
-      const route = routeGet(this.nl, p.remote, {
+      const route = routeGet(this.nl, destination, {
         ...(p.local !== 0 ? { src: p.local } : {}),
         ...(p.link !== 0 ? { oif: p.link } : {}),
       });
       const oif = route.oif ?? 0;
-      t.routeOif = oif;
-      if (oif === t.ifindex) {
-        t.route = 'dead-loop';
-        return;
-      }
-      t.route = route.type === 'unicast' || route.type === 'local' ? 'ok' : 'no-route';
-      t.routeMtu = route.mtu ?? (oif !== 0 ? linkByIndex(this.nl, oif).mtu : 1500);
+      if (oif === t.ifindex) return { route: 'dead-loop', mtu: t.routeMtu, oif };
+      const ok = route.type === 'unicast' || route.type === 'local';
+      return { route: ok ? 'ok' : 'no-route', mtu: route.mtu ?? (oif !== 0 ? linkByIndex(this.nl, oif).mtu : 1500), oif };
     } catch (error) {
       if (!(error instanceof BurrowError)) throw error;
-      t.route = 'no-route';
+      return { route: 'no-route', mtu: t.routeMtu, oif: 0 };
     }
+  }
+
+  /**
+   * An NBMA tunnel's routes (every table) that leave through its device, each with its next hop's
+   * outer route resolved once here, so the packet path never asks the kernel (tunnel/nexthop.ts).
+   */
+  private refreshNextHops(t: Tunnel): void {
+    const routes: NextHopRoute[] = [];
+    let listed: Route[];
+    try {
+      listed = routeList(this.nl, { table: 'all' });
+    } catch (error) {
+      if (!(error instanceof BurrowError)) throw error;
+      this.log.error(`${t.name}: cannot list routes: ${error.message}`);
+      return;
+    }
+    for (const r of listed) {
+      if (r.type !== 'unicast') continue;
+      const hops = r.multipath ?? [{ oif: r.oif ?? 0, gateway: r.gateway, weight: 1, flags: 0 }];
+      // A multipath route counts by its first hop through the tunnel (the kernel hashes the flow).
+      const hop = hops.find((h) => h.oif === t.ifindex);
+      if (hop === undefined) continue;
+      const prefix = r.dst ?? (r.family === 4 ? 0 : new Uint8Array(16));
+      const gateway = hop.gateway ?? null;
+      // The IPv4 next hop whose outer route this route's packets take, when one can be known now.
+      let v4: number;
+      if (typeof gateway === 'number') v4 = gateway;
+      else if (gateway instanceof Uint8Array) v4 = ipv4OfCompatible(gateway, 0);
+      else v4 = typeof prefix === 'number' ? prefix : 0;
+      const outer = v4 !== 0 ? this.outerRoute(t, v4) : { route: t.route, mtu: t.routeMtu };
+      routes.push({
+        prefix,
+        prefixLength: r.dstLength,
+        gateway,
+        priority: r.priority ?? 0,
+        outer: outer.route,
+        outerMtu: outer.mtu,
+      });
+    }
+    t.nextHops.setRoutes(routes);
   }
 
   // ----- helpers --------------------------------------------------------------------------------

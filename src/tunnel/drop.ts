@@ -41,7 +41,11 @@ export const DROP_REASONS = {
   'too-big': { text: 'inner packet over the path MTU with DF (ICMP frag-needed / Packet Too Big sent)', counters: [TX_ERR] },
   'no-route': { text: 'no route to the remote, or local is not a local address', counters: ['txCarrierErrors', TX_ERR] },
   'dead-loop': { text: 'the route to the remote goes back into the tunnel itself', counters: ['collisions', TX_ERR] },
-  'nbma-no-destination': { text: 'remote any and no next hop to send to', counters: ['txFifoErrors', TX_ERR] },
+  'nbma-no-destination': { text: 'remote any and no route through the tunnel gives a next hop', counters: ['txFifoErrors', TX_ERR] },
+  'nbma-no-ipv4-neighbour': {
+    text: 'remote any and the IPv6 next hop has no IPv4 address in it (not 6rd/6to4, ISATAP or ::a.b.c.d)',
+    counters: [TX_ERR],
+  },
   'tx-no-buffer': { text: 'the underlay socket had no buffer space', counters: ['txDropped'] },
   'tx-send-failed': { text: 'the underlay socket refused the packet for another reason', counters: [TX_ERR] },
 } as const satisfies Record<string, ReasonSpec>;

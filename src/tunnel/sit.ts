@@ -10,7 +10,7 @@ import { ipv4DstUnchecked, ipv4SrcUnchecked } from '../wire/ipv4.js';
 import { IPV6_MIN_MTU, ipv6HopLimitUnchecked, ipv6TrafficClassUnchecked } from '../wire/ipv6.js';
 import { isPrivateIpv4 } from '../wire/address.js';
 import type { DropReason } from './drop.js';
-import { checkTransmit, finishReceive, innerVersion, writeOuter } from './ip-tunnel.js';
+import { checkTransmit, finishReceive, fixedPath, innerVersion, nextHopPath, writeOuter } from './ip-tunnel.js';
 import type { DecapResult, EncapResult } from './mode.js';
 import type { TunnelTable } from './table.js';
 import type { Tunnel } from './tunnel.js';
@@ -22,14 +22,17 @@ export function encapsulateSit(t: Tunnel, bytes: Uint8Array, start: number, leng
   const version = innerVersion(bytes, start, length);
   if (version !== 6) return version === 0 ? 'tx-malformed' : 'tx-wrong-protocol';
   const p = t.params;
+  const path = p.remote !== 0 ? fixedPath(t) : nextHopPath(t, bytes, start, 6);
+  if (path.destination === 0) return 'nbma-no-ipv4-neighbour';
   let df = p.pmtudisc;
   // Below 1280 the kernel sends at 1280 without DF rather than refuse IPv6's minimum MTU.
-  if (df && t.routeMtu - 20 < IPV6_MIN_MTU) df = false;
-  const refused = checkTransmit(t, length, 6, df, 0, out);
+  if (df && path.mtu - 20 < IPV6_MIN_MTU) df = false;
+  const refused = checkTransmit(path, length, 6, df, 0, out);
   if (refused !== null) return refused;
   const ds = ipv6TrafficClassUnchecked(bytes, start);
   const tos = outerTos(p.tos === 1 ? 1 : p.tos & ~1, ds);
-  writeOuter(t, bytes, start, length, 0, IPPROTO_IPV6, tos, outerTtl(p.ttl, ipv6HopLimitUnchecked(bytes, start)), df, out);
+  const ttl = outerTtl(p.ttl, ipv6HopLimitUnchecked(bytes, start));
+  writeOuter(t, path.destination, bytes, start, length, 0, IPPROTO_IPV6, tos, ttl, df, out);
   return null;
 }
 

@@ -5,6 +5,7 @@
  */
 import type { DropReason } from './drop.js';
 import { countDrop } from './drop.js';
+import { NextHopTable } from './nexthop.js';
 import { GRE_CSUM, GRE_KEY, GRE_SEQ, type TunnelParams } from './params.js';
 import { emptyStats, type TunnelStats } from './stats.js';
 
@@ -34,6 +35,8 @@ export class Tunnel {
   routeMtu = 1500;
   /** Interface the outer route leaves by, 0 when unknown. */
   routeOif = 0;
+  /** NBMA (remote any): the routes through the tunnel device and their next hops. */
+  readonly nextHops = new NextHopTable();
 
   constructor(params: TunnelParams) {
     this.params = params;
