@@ -51,7 +51,7 @@ const ENCAPSULATE: Record<TunnelMode, Encapsulate | null> = {
   ipip: encapsulateIpip,
   gre: encapsulateGre,
   sit: encapsulateSit,
-  isatap: null,
+  isatap: encapsulateSit,
   vti: null,
 };
 

@@ -5,7 +5,7 @@
  * Refusals are BurrowErrors with the errno the kernel returns, so the CLI prints what iproute2 prints.
  */
 import { BurrowError } from '../errors.js';
-import { GRE_CSUM, GRE_KEY, GRE_ROUTING, GRE_SEQ, SIT_ISATAP, type TunnelParams } from './params.js';
+import { GRE_CSUM, GRE_KEY, GRE_ROUTING, GRE_SEQ, SIT_ISATAP, protocolOfMode, type TunnelParams } from './params.js';
 import { isMulticastIpv4 } from '../wire/address.js';
 import type { TunnelTable } from './table.js';
 import { tunnelHeaderLength, type Tunnel } from './tunnel.js';
@@ -29,7 +29,7 @@ export function validateParams(p: TunnelParams): void {
     throw new BurrowError('EINVAL', 'a field is out of range');
   }
   if (!u32(p.iflags) || !u32(p.oflags)) throw new BurrowError('EINVAL', 'bad flags');
-  if (p.mode === 'isatap' || p.mode === 'vti') {
+  if (p.mode === 'vti') {
     throw new BurrowError('EOPNOTSUPP', `mode ${p.mode} is not implemented yet`);
   }
   if (p.mode === 'gre') {
@@ -76,7 +76,7 @@ export function planAdd(table: TunnelTable, requested: TunnelParams, deviceExist
   validateParams(requested);
   const params = normalizeParams(requested);
   // sit says ENOBUFS both for a duplicate and for a failed creation (ipip6_tunnel_locate returns NULL).
-  const duplicate = params.mode === 'sit' ? 'ENOBUFS' : 'EEXIST';
+  const duplicate = protocolOfMode(params.mode) === 41 ? 'ENOBUFS' : 'EEXIST';
   if (table.findIdentical(params)) throw new BurrowError(duplicate, 'a tunnel with these endpoints exists');
   if (params.name === '') params.name = automaticName(params, deviceExists);
   else if (deviceExists(params.name)) throw new BurrowError(duplicate, `an interface named ${params.name} exists`);
@@ -108,7 +108,7 @@ export function planChange(table: TunnelTable, tunnel: Tunnel, requested: Tunnel
   if (requested.mode !== old.mode) throw new BurrowError('EINVAL', 'the tunnel has another mode');
   validateParams({ ...requested, name: old.name });
   const params = normalizeParams({ ...requested, name: old.name });
-  if (params.mode === 'sit') params.iflags = old.iflags; // ipip6_tunnel_update keeps i_flags
+  if (protocolOfMode(params.mode) === 41) params.iflags = old.iflags; // ipip6_tunnel_update keeps i_flags
   const other = table.findIdentical(params);
   if (other && other !== tunnel) throw new BurrowError('EEXIST', 'another tunnel has these endpoints');
   if (!other && addressing(params.remote) !== addressing(old.remote)) {

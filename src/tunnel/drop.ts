@@ -33,6 +33,18 @@ export const DROP_REASONS = {
   'seq-out-of-order': { text: 'GRE sequence number missing or older than expected (iseq)', counters: ['rxFifoErrors', RX_ERR] },
   'ecn-ce-not-ect': { text: 'outer ECN is CE but the inner packet is not ECN-capable (RFC 6040)', counters: ['rxFrameErrors', RX_ERR] },
   'inner-malformed': { text: 'inner packet truncated, or not the IP version the outer protocol says', counters: ['rxLengthErrors', RX_ERR] },
+  'sixrd-source-spoofed': {
+    text: 'NBMA sit: the inner source is in the 6rd prefix but embeds another IPv4 address than the outer source',
+    counters: [RX_ERR],
+  },
+  'sixrd-destination-spoofed': {
+    text: 'NBMA sit: the inner destination is in the 6rd prefix, embeds another IPv4 address and is not on the device',
+    counters: [RX_ERR],
+  },
+  'isatap-source-spoofed': {
+    text: 'ISATAP: the sender is no potential router and the inner source is not its on-link ISATAP address',
+    counters: [RX_ERR],
+  },
   'inner-protocol': { text: 'GRE payload type the tunnel device cannot carry (not IPv4 or IPv6)', counters: ['rxDropped'] },
   'rx-device-error': { text: 'writing into the tunnel device failed (device down or gone)', counters: ['rxDropped'] },
   // Transmit: charged to the tunnel.

@@ -13,6 +13,7 @@
  * (the daemon resolves it once per route), so NoRoute, DeadLoop and the path MTU work as for a
  * point-to-point tunnel.
  */
+import { ipv6InPrefix } from '../wire/address.js';
 import type { OuterRouteState } from './tunnel.js';
 
 export interface NextHopRoute {
@@ -52,15 +53,6 @@ function byPreference(a: NextHopRoute, b: NextHopRoute): number {
 
 function ipv4Mask(length: number): number {
   return length === 0 ? 0 : (0xffffffff << (32 - length)) >>> 0;
-}
-
-function ipv6Matches(prefix: Uint8Array, length: number, bytes: Uint8Array, offset: number): boolean {
-  let bits = length;
-  for (let i = 0; bits > 0; i++, bits -= 8) {
-    const mask = bits >= 8 ? 0xff : (0xff00 >> bits) & 0xff;
-    if ((bytes[offset + i] & mask) !== (prefix[i] & mask)) return false;
-  }
-  return true;
 }
 
 /** Most IPv4 destinations remembered between route changes; past it the memo starts again. */
@@ -137,7 +129,7 @@ export class NextHopTable {
   ipv6(bytes: Uint8Array, offset: number): Uint8Array | null {
     for (let i = 0; i < this.v6.length; i++) {
       const e = this.v6[i];
-      if (!ipv6Matches(e.prefix, e.length, bytes, offset)) continue;
+      if (!ipv6InPrefix(bytes, e.prefix, e.length, offset)) continue;
       this.outer = e.outer;
       this.outerMtu = e.outerMtu;
       if (e.gateway === null) {
