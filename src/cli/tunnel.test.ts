@@ -468,15 +468,12 @@ describe('tunnel commands against the daemon', () => {
     );
   });
 
-  it('vti is parsed, then refused before the daemon is asked', async () => {
-    for (const args of ['add vti1 key 42', 'change mode vti x']) {
-      const ctx = context();
-      const error = await failure(args.split(' '), ctx);
-      assert.equal(error.kind, 'unsupported');
-      assert.equal(error.exitCode, 1);
-      assert.match(error.message, /^burrow: mode vti is not implemented yet/);
-      assert.equal(ctx.contacts, 0);
-    }
+  it('vti: add sends the VTI flag and the keys (the daemon applies vti_tunnel_ctl)', async () => {
+    const ctx = context();
+    await runTunnelCommand('add vti1 key 42 local 1.2.3.4 remote 5.6.7.8'.split(' '), ctx);
+    const request = ctx.fake.requests[0];
+    assert.ok(request?.op === 'tunnel.add');
+    assert.deepEqual([request.params.mode, request.params.iflags, request.params.ikey, request.params.okey], ['vti', 0x2001, 42, 42]);
   });
 
   it('isatap: add sends the ISATAP flag', async () => {

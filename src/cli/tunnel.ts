@@ -48,7 +48,6 @@ import {
   keysNotAllowed,
   moreThanOneMode,
   mustSpecifyDevice,
-  notImplemented,
   onePrlEntry,
   tunnelRefused,
   ttlWithNopmtudisc,
@@ -356,13 +355,6 @@ export async function parseTunnelArgs(args: readonly string[], cmd: ParseFor, ct
   return p;
 }
 
-/** Modes burrow parses but does not run yet. */
-function refuseUnimplementedMode(mode: TunnelMode): void {
-  if (mode === 'vti') {
-    throw notImplemented(`mode ${mode} is not implemented yet (ipip, gre and sit are); ${mode} tunnels come later`);
-  }
-}
-
 /** `do_add()` for add and change. */
 async function addOrChange(cmd: 'add' | 'change', args: readonly string[], ctx: TunnelContext): Promise<string> {
   const p = await parseTunnelArgs(args, cmd, ctx);
@@ -370,7 +362,6 @@ async function addOrChange(cmd: 'add' | 'change', args: readonly string[], ctx: 
   const fallback = fallbackDevice(p);
   const mode = modeOfParm(p);
   if (fallback === undefined || mode === undefined) throw cannotDetermineMode();
-  refuseUnimplementedMode(mode);
   const params = paramsOfParm(p, mode);
   // add goes through the fallback device; change through the named tunnel (ip/tunnel.c tnl_add_ioctl).
   const device = cmd === 'change' && p.name !== '' ? p.name : fallback;

@@ -231,7 +231,7 @@ export function ipv6TunnelsUnsupported(): UsageError {
   return new UsageError(
     'unsupported',
     `${PROGRAM}: IPv6-outer tunnels (ip -6 tunnel: ip6ip6, ipip6, ip6gre, vti6, any) are not supported; ` +
-      'burrow tunnels are IPv4-outer: ipip, gre, sit (isatap and vti to come)',
+      'burrow tunnels are IPv4-outer: ipip, gre, sit, isatap and vti',
     EXIT_FAILURE,
   );
 }

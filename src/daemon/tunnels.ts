@@ -16,7 +16,7 @@ import { routeGet, routeList, type Route } from '../io/netlink/route.js';
 import type { NetlinkEvent, NetlinkHandle } from '../io/netlink/socket.js';
 import { TunDevice } from '../io/tun.js';
 import type { TunnelInfo } from '../control/protocol.js';
-import { findForDelete, planAdd, planChange } from '../tunnel/admin.js';
+import { findForDelete, planAdd, planChange, reportedParams } from '../tunnel/admin.js';
 import { prlAdd, prlDelete, type PrlEntry } from '../tunnel/isatap.js';
 import { protocolOfMode, type SixRdParams, type TunnelParams } from '../tunnel/params.js';
 import { defaultSixRd, validateSixRd } from '../tunnel/sixrd.js';
@@ -315,7 +315,7 @@ export class TunnelService {
     linkSetMulticast(this.nl, t.ifindex, false);
     linkSetAddrGenMode(this.nl, t.ifindex, 'none');
     const { local, mode, remote } = t.params;
-    if (local === 0 || mode === 'ipip') return;
+    if (local === 0 || mode === 'ipip' || mode === 'vti') return;
     const address = new Uint8Array(16);
     address[12] = local >>> 24;
     address[13] = (local >>> 16) & 0xff;
@@ -438,7 +438,7 @@ function saved(t: Tunnel): SavedTunnel {
 }
 
 function info(t: Tunnel): TunnelInfo {
-  const base: TunnelInfo = { params: t.params, ifindex: t.ifindex, stats: { ...t.stats }, drops: Object.fromEntries(t.drops) };
+  const base: TunnelInfo = { params: reportedParams(t.params), ifindex: t.ifindex, stats: { ...t.stats }, drops: Object.fromEntries(t.drops) };
   if (!isSit(t)) return base;
   return { ...base, sixRd: { ...t.sixRd, prefix: Array.from(t.sixRd.prefix) as unknown as Uint8Array }, prl: [...t.prl] };
 }

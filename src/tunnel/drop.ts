@@ -33,6 +33,10 @@ export const DROP_REASONS = {
   'seq-out-of-order': { text: 'GRE sequence number missing or older than expected (iseq)', counters: ['rxFifoErrors', RX_ERR] },
   'ecn-ce-not-ect': { text: 'outer ECN is CE but the inner packet is not ECN-capable (RFC 6040)', counters: ['rxFrameErrors', RX_ERR] },
   'inner-malformed': { text: 'inner packet truncated, or not the IP version the outer protocol says', counters: ['rxLengthErrors', RX_ERR] },
+  'xfrm-in-no-state': {
+    text: 'ESP with no IPsec state for its SPI (charged to the vti whose endpoints match, as vti_rcv_cb does)',
+    counters: [RX_ERR, 'rxDropped'],
+  },
   'sixrd-source-spoofed': {
     text: 'NBMA sit: the inner source is in the 6rd prefix but embeds another IPv4 address than the outer source',
     counters: [RX_ERR],
@@ -57,6 +61,10 @@ export const DROP_REASONS = {
   'nbma-no-ipv4-neighbour': {
     text: 'remote any and the IPv6 next hop has no IPv4 address in it (not 6rd/6to4, ISATAP or ::a.b.c.d)',
     counters: [TX_ERR],
+  },
+  'xfrm-out-no-state': {
+    text: 'vti: no IPsec state and policy carry the packet (xfrm_lookup_route fails)',
+    counters: ['txCarrierErrors', TX_ERR],
   },
   'tx-no-buffer': { text: 'the underlay socket had no buffer space', counters: ['txDropped'] },
   'tx-send-failed': { text: 'the underlay socket refused the packet for another reason', counters: [TX_ERR] },

@@ -173,4 +173,23 @@ describe('issue 7 modes against the kernel', { skip: KernelPeer.unavailable() ??
     t.diagnostic(await sameError('prl prl-default 0.0.0.0 dev is0'));
     t.diagnostic(await sameError('prl dev is0'));
   });
+
+  test('vti without IPsec states: the same show line, and both sides count tx_carrier_errors', async (t) => {
+    t.after(() => cleanUp('vti1'));
+    b.ok('tunnel', 'add', 'vti1', 'mode', 'vti', 'local', HOST, 'remote', GUEST, 'key', '42');
+    b.sh('ip link set vti1 up && ip addr add 10.8.0.1/24 dev vti1');
+    await f.peer.check(
+      `ip tunnel add vti1 mode vti local ${GUEST} remote ${HOST} key 42 && ip link set vti1 up && ip addr add 10.8.0.2/24 dev vti1`,
+    );
+    t.diagnostic(await sameShowLine('vti1'));
+    assert.equal(pingCount(b.exec('ping', '-c', '3', '-i', '0.2', '-W', '1', '10.8.0.1'.replace('.1', '.2')).stdout), 0);
+    await f.peer.run('ping -c 3 -i 0.2 -W 1 10.8.0.1', { timeoutMs: 20_000 });
+    const ours = b.counters('vti1');
+    const kernel = await kernelStats(f, 'vti1');
+    assert.equal(ours.tx.carrier_errors, 3);
+    assert.equal(ours.tx.errors, 3);
+    assert.equal(kernel.tx_carrier_errors, 3, 'the kernel counts its own three the same way');
+    assert.equal(kernel.tx_errors, 3);
+    assert.equal(ours.drops['xfrm-out-no-state'], 3);
+  });
 });
