@@ -21,6 +21,7 @@ export const STRERROR = {
   EBUSY: 'Device or resource busy',
   EEXIST: 'File exists',
   ENODEV: 'No such device',
+  ENOTTY: 'Inappropriate ioctl for device',
   EINVAL: 'Invalid argument',
   EMFILE: 'Too many open files',
   ENOSPC: 'No space left on device',

@@ -1,6 +1,6 @@
 /**
  * The layer rule of DESIGN.md, enforced: every import in src/ points down the list
- * cli > lab > daemon > control > engine > tunnel > io > wire (errors.ts is shared by all), and
+ * cli > lab > daemon > control > engine > tunnel > xfrm > io > wire (errors.ts is shared by all), and
  * tunnel/ and wire/ never reach the kernel. Tests may also import test helpers.
  */
 import assert from 'node:assert/strict';
@@ -11,14 +11,16 @@ import { fileURLToPath } from 'node:url';
 
 const ALLOWED: Record<string, readonly string[]> = {
   wire: [],
+  // IPsec transforms (ESP with node:crypto): pure, over wire's ESP layout.
+  xfrm: ['wire'],
   io: ['wire'],
-  tunnel: ['wire'],
-  engine: ['tunnel', 'io', 'wire'],
-  control: ['tunnel', 'io', 'wire'],
-  daemon: ['control', 'engine', 'tunnel', 'io', 'wire'],
+  tunnel: ['xfrm', 'wire'],
+  engine: ['tunnel', 'xfrm', 'io', 'wire'],
+  control: ['tunnel', 'xfrm', 'io', 'wire'],
+  daemon: ['control', 'engine', 'tunnel', 'xfrm', 'io', 'wire'],
   lab: ['io', 'tunnel', 'wire'],
   // The command line dispatches `burrow daemon` and `burrow lab` to those layers' command modules.
-  cli: ['daemon', 'lab', 'control', 'tunnel', 'wire'],
+  cli: ['daemon', 'lab', 'control', 'tunnel', 'xfrm', 'wire'],
 };
 
 /** src/ in the source tree, whether this runs from src/ or from dist/src/. */

@@ -75,6 +75,11 @@ export class FakeClient implements TunnelClient {
       }
       case 'tunnel.list':
         return [...this.tunnels.values()];
+      case 'tunnel.6rd':
+      case 'tunnel.prl':
+        // Recorded; the kernel's rules for them are the daemon's (tunnel/sixrd.ts, tunnel/isatap.ts).
+        if (!this.tunnels.has(request.name)) throw new BurrowError('ENODEV');
+        return null;
       default:
         throw new BurrowError('EINVAL', `the fake daemon does not answer ${request.op}`);
     }

@@ -89,6 +89,19 @@ const EXAMPLES: Array<[ShownTunnel, string]> = [
     '6rd0: ipv6/ip remote any local 10.100.200.1 ttl 64 6rd-prefix 2001:db8::/32 6rd-relay_prefix 10.0.0.0/8',
   ],
   [
+    // As the daemon sends it: the prefix crosses the control socket as an array of numbers; the PRL
+    // newest first, with more than one kind of router.
+    {
+      ...tunnel({ name: 'is1', mode: 'isatap', local: A, iflags: 1 }),
+      sixRd: { prefix: [0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] as unknown as Uint8Array, prefixLength: 32, relayPrefix: 0, relayPrefixLength: 0 },
+      prl: [
+        { address: 0xc0a80102, isDefault: false },
+        { address: 0xc0a80101, isDefault: true },
+      ],
+    },
+    'is1: ipv6/ip remote any local 192.168.1.10 pr 192.168.1.2 pdr 192.168.1.1 ttl inherit 6rd-prefix 2001:db8::/32',
+  ],
+  [
     tunnel({ name: 'vti1', mode: 'vti', remote: B, local: A, iflags: VTI_ISVTI | GRE_KEY, oflags: GRE_KEY, ikey: 42, okey: 42 }),
     'vti1: ip/ip remote 192.168.2.20 local 192.168.1.10 ttl inherit key 42',
   ],

@@ -14,29 +14,17 @@
  * out byte for byte as iproute2 6.1 lays it out, including the newline it writes after each entry.
  */
 import type { TunnelInfo } from '../control/protocol.js';
-import { GRE_CSUM, GRE_KEY, GRE_SEQ, SIT_ISATAP, protocolOfMode, type SixRdParams } from '../tunnel/params.js';
+import { PRL_SHOWN } from '../tunnel/isatap.js';
+import { GRE_CSUM, GRE_KEY, GRE_SEQ, SIT_ISATAP, protocolOfMode } from '../tunnel/params.js';
+import { defaultSixRd } from '../tunnel/sixrd.js';
 import type { TunnelStats } from '../tunnel/stats.js';
 import type { DsfieldTable } from './dsfield.js';
 import { formatIpv4, formatIpv6 } from './inet.js';
 import { JsonWriter } from './json.js';
 import { linkName, type LinkTable } from './links.js';
 
-/** An ISATAP potential router list entry (SIOCGETPRL). */
-export interface PrlEntry {
-  /** IPv4, host order. */
-  address: number;
-  /** PRL_DEFAULT: printed as `pdr`, else `pr`. */
-  isDefault: boolean;
-}
-
-/**
- * What `show` prints for one tunnel: the daemon's TunnelInfo plus, when the daemon reports them, the sit
- * tunnel's 6rd configuration and the ISATAP router list (SIOCGET6RD / SIOCGETPRL in the kernel).
- */
-export interface ShownTunnel extends TunnelInfo {
-  sixRd?: SixRdParams;
-  prl?: PrlEntry[];
-}
+/** What `show` prints for one tunnel: the daemon's TunnelInfo (with its 6rd and PRL, when it has them). */
+export type ShownTunnel = TunnelInfo;
 
 export interface PrintOptions {
   json: boolean;
@@ -46,14 +34,6 @@ export interface PrintOptions {
   stats: number;
   links: LinkTable;
   dsfield: DsfieldTable;
-}
-
-/** What a new sit tunnel copies from sit0 (spec 2.1): 2002::/16, no relay prefix. */
-export function defaultSixRd(): SixRdParams {
-  const prefix = new Uint8Array(16);
-  prefix[0] = 0x20;
-  prefix[1] = 0x02;
-  return { prefix, prefixLength: 16, relayPrefix: 0, relayPrefixLength: 0 };
 }
 
 type Target = 'any' | 'fp' | 'json';
@@ -155,7 +135,7 @@ function printTunnel(out: Printer, tunnel: ShownTunnel, options: PrintOptions, n
   out.string('any', 'local', '%s', p.local !== 0 || json ? formatIpv4(p.local) : 'any');
 
   if (protocol === 41 && (p.mode === 'isatap' || (p.iflags & SIT_ISATAP) !== 0)) {
-    for (const entry of (tunnel.prl ?? []).slice(0, 15)) {
+    for (const entry of (tunnel.prl ?? []).slice(0, PRL_SHOWN)) {
       if (entry.address === 0) continue;
       const key = entry.isDefault ? 'pdr' : 'pr';
       out.string('any', key, ` ${key} %s`, formatIpv4(entry.address));

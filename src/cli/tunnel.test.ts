@@ -468,25 +468,58 @@ describe('tunnel commands against the daemon', () => {
     );
   });
 
-  it('isatap and vti are parsed, then refused before the daemon is asked', async () => {
-    for (const args of ['add is0 mode isatap local 1.2.3.4', 'add vti1 key 42', 'change mode vti x']) {
-      const ctx = context();
-      const error = await failure(args.split(' '), ctx);
-      assert.equal(error.kind, 'unsupported');
-      assert.equal(error.exitCode, 1);
-      assert.match(error.message, /^burrow: mode (isatap|vti) is not implemented yet/);
-      assert.equal(ctx.contacts, 0);
-    }
+  it('vti: add sends the VTI flag and the keys (the daemon applies vti_tunnel_ctl)', async () => {
+    const ctx = context();
+    await runTunnelCommand('add vti1 key 42 local 1.2.3.4 remote 5.6.7.8'.split(' '), ctx);
+    const request = ctx.fake.requests[0];
+    assert.ok(request?.op === 'tunnel.add');
+    assert.deepEqual([request.params.mode, request.params.iflags, request.params.ikey, request.params.okey], ['vti', 0x2001, 42, 42]);
   });
 
-  it('prl and 6rd: a valid request is refused clearly without asking the daemon', async () => {
-    for (const args of ['prl prl-default 1.2.3.4 dev sit1', 'prl dev sit1', '6rd dev sit1 6rd-prefix 2001:db8::/32', 'p dev x', '6 dev x 6rd-reset']) {
-      const ctx = context();
-      const error = await failure(args.split(' '), ctx);
-      assert.equal(error.kind, 'unsupported', args);
+  it('isatap: add sends the ISATAP flag', async () => {
+    const ctx = context();
+    await runTunnelCommand('add is0 mode isatap local 1.2.3.4'.split(' '), ctx);
+    const request = ctx.fake.requests[0];
+    assert.equal(request?.op, 'tunnel.add');
+    assert.equal(request.op === 'tunnel.add' && request.params.mode, 'isatap');
+    assert.equal(request.op === 'tunnel.add' && request.params.iflags, 1);
+  });
+
+  it('prl and 6rd: the request iproute2 would send as an ioctl; refusals as tnl_gen_ioctl prints them', async () => {
+    const fake = new FakeClient([FakeClient.tunnel({ name: 'is0', mode: 'isatap' })]);
+    const cases: Array<[string, unknown]> = [
+      ['prl prl-default 1.2.3.4 dev is0', { op: 'tunnel.prl', name: 'is0', action: 'add', entry: { address: 0x01020304, isDefault: true } }],
+      ['prl prl-nodefault 1.2.3.5 dev is0', { op: 'tunnel.prl', name: 'is0', action: 'add', entry: { address: 0x01020305, isDefault: false } }],
+      ['p dev is0 prl-delete any', { op: 'tunnel.prl', name: 'is0', action: 'delete', address: 0 }],
+      ['6 dev is0 6rd-reset', { op: 'tunnel.6rd', name: 'is0', reset: true }],
+    ];
+    for (const [args, request] of cases) {
+      const ctx = context(fake);
+      fake.requests.length = 0;
+      assert.equal(await runTunnelCommand(args.split(' '), ctx), '', args);
+      assert.deepEqual(fake.requests, [request], args);
+    }
+    const ctx = context(fake);
+    fake.requests.length = 0;
+    await runTunnelCommand('6rd dev is0 6rd-prefix 2001:db8::/32 6rd-relay_prefix 10.0.0.0/8'.split(' '), ctx);
+    const r = fake.requests[0];
+    assert.ok(r?.op === 'tunnel.6rd' && !r.reset);
+    assert.deepEqual(Array.from(r.sixRd.prefix).slice(0, 5), [0x20, 0x01, 0x0d, 0xb8, 0]);
+    assert.deepEqual([r.sixRd.prefixLength, r.sixRd.relayPrefix, r.sixRd.relayPrefixLength], [32, 0x0a000000, 8]);
+
+    const refusals: Array<[string, string]> = [
+      ['prl prl-default 1.2.3.4 dev sit1', 'sit1: ioctl 89f5 failed: No such device'],
+      ['prl prl-delete 1.2.3.4 dev sit1', 'sit1: ioctl 89f6 failed: No such device'],
+      ['6rd dev sit1 6rd-prefix 2001:db8::/32', 'sit1: ioctl 89f9 failed: No such device'],
+      ['6rd dev sit1 6rd-reset', 'sit1: ioctl 89fa failed: No such device'],
+      // No operation: ioctl 0, refused before any device is looked at.
+      ['prl dev is0', 'is0: ioctl 0 failed: Inappropriate ioctl for device'],
+      ['6rd dev sit1', 'sit1: ioctl 0 failed: Inappropriate ioctl for device'],
+    ];
+    for (const [args, message] of refusals) {
+      const error = await failure(args.split(' '), context(fake));
+      assert.equal(error.message, message, args);
       assert.equal(error.exitCode, 1);
-      assert.match(error.message, /^burrow: tunnel (prl|6rd) is not implemented yet/);
-      assert.equal(ctx.contacts, 0);
     }
   });
 

@@ -14,7 +14,7 @@
  * mode but no name lists every tunnel of that mode's driver instead of querying tunl0/gre0/sit0/ip_vti0.
  */
 import type { TunnelClient } from '../control/client.js';
-import type { TunnelInfo } from '../control/protocol.js';
+import type { PrlRequest, SixRdRequest, TunnelInfo } from '../control/protocol.js';
 import { BurrowError } from '../errors.js';
 import {
   GRE_CSUM,
@@ -43,11 +43,11 @@ import {
   invalidArgument,
   invalidKey,
   invalidPrlParameter,
+  ioctlRefused,
   ipv6TunnelsUnsupported,
   keysNotAllowed,
   moreThanOneMode,
   mustSpecifyDevice,
-  notImplemented,
   onePrlEntry,
   tunnelRefused,
   ttlWithNopmtudisc,
@@ -355,13 +355,6 @@ export async function parseTunnelArgs(args: readonly string[], cmd: ParseFor, ct
   return p;
 }
 
-/** Modes burrow parses but does not run yet. */
-function refuseUnimplementedMode(mode: TunnelMode): void {
-  if (mode === 'isatap' || mode === 'vti') {
-    throw notImplemented(`mode ${mode} is not implemented yet (ipip, gre and sit are); ${mode} tunnels come later`);
-  }
-}
-
 /** `do_add()` for add and change. */
 async function addOrChange(cmd: 'add' | 'change', args: readonly string[], ctx: TunnelContext): Promise<string> {
   const p = await parseTunnelArgs(args, cmd, ctx);
@@ -369,7 +362,6 @@ async function addOrChange(cmd: 'add' | 'change', args: readonly string[], ctx: 
   const fallback = fallbackDevice(p);
   const mode = modeOfParm(p);
   if (fallback === undefined || mode === undefined) throw cannotDetermineMode();
-  refuseUnimplementedMode(mode);
   const params = paramsOfParm(p, mode);
   // add goes through the fallback device; change through the named tunnel (ip/tunnel.c tnl_add_ioctl).
   const device = cmd === 'change' && p.name !== '' ? p.name : fallback;
@@ -445,15 +437,40 @@ async function show(args: readonly string[], ctx: TunnelContext): Promise<string
   return formatTunnels(shown, printOptions, true);
 }
 
-/** `do_prl()`: parsed fully; a valid request is refused until ISATAP lands. */
-function prl(args: readonly string[]): string {
+/** The sit-private ioctls (SIOCDEVPRIVATE + n) whose numbers iproute2 prints when they fail (spec 1.7). */
+const SIOCADDPRL = 0x89f5;
+const SIOCDELPRL = 0x89f6;
+const SIOCADD6RD = 0x89f9;
+const SIOCDEL6RD = 0x89fa;
+
+/** Sends one prl or 6rd request; a refusal prints as tnl_gen_ioctl prints it. */
+async function deviceIoctl(ctx: TunnelContext, device: string, command: number, request: SixRdRequest | PrlRequest): Promise<string> {
+  // No operation given: iproute2 issues ioctl 0, which the kernel refuses before looking at the device.
+  if (command === 0) throw ioctlRefused(device, 0, new BurrowError('ENOTTY'));
+  try {
+    const client = await ctx.client();
+    await client.request(request);
+  } catch (error) {
+    if (error instanceof BurrowError) throw ioctlRefused(device, command, error);
+    throw error;
+  }
+  return '';
+}
+
+/** `do_prl()`: one potential-router change on an ISATAP (or any sit) device. */
+async function prl(args: readonly string[], ctx: TunnelContext): Promise<string> {
   const cur = new ArgCursor(args);
   let count = 0;
   let medium: string | undefined;
+  let command = 0;
+  let address = 0;
+  let isDefault = false;
   while (!cur.done) {
     const word = cur.next()!;
     if (word === 'prl-default' || word === 'prl-nodefault' || word === 'prl-delete') {
-      getAddr32(cur.expect());
+      address = getAddr32(cur.expect());
+      command = word === 'prl-delete' ? SIOCDELPRL : SIOCADDPRL;
+      isDefault = word === 'prl-default';
       count++;
     } else if (word === 'dev') {
       const dev = cur.expect();
@@ -465,21 +482,36 @@ function prl(args: readonly string[]): string {
     if (count > 1) throw onePrlEntry();
   }
   if (medium === undefined) throw mustSpecifyDevice();
-  throw notImplemented('tunnel prl is not implemented yet: ISATAP potential router lists come with mode isatap');
+  const request: PrlRequest =
+    command === SIOCDELPRL
+      ? { op: 'tunnel.prl', name: medium, action: 'delete', address }
+      : { op: 'tunnel.prl', name: medium, action: 'add', entry: { address, isDefault } };
+  return deviceIoctl(ctx, medium, command, request);
 }
 
-/** `do_6rd()`: parsed fully; a valid request is refused until 6rd configuration lands. */
-function sixRd(args: readonly string[]): string {
+/** `do_6rd()`: sets (one call, both prefixes; what is not given is zero) or resets a sit device's 6rd. */
+async function sixRd(args: readonly string[], ctx: TunnelContext): Promise<string> {
   const cur = new ArgCursor(args);
   let medium: string | undefined;
+  let command = 0;
+  const prefix = new Uint8Array(16);
+  let prefixLength = 0;
+  let relayPrefix = 0;
+  let relayPrefixLength = 0;
   while (!cur.done) {
     const word = cur.next()!;
     if (word === '6rd-prefix') {
-      getIpv6Prefix(cur.expect());
+      const p = getIpv6Prefix(cur.expect());
+      prefix.set(p.address);
+      prefixLength = p.length;
+      command = SIOCADD6RD;
     } else if (word === '6rd-relay_prefix') {
-      getIpv4Prefix(cur.expect());
+      const p = getIpv4Prefix(cur.expect());
+      relayPrefix = p.address;
+      relayPrefixLength = p.length;
+      command = SIOCADD6RD;
     } else if (word === '6rd-reset') {
-      // no value
+      command = SIOCDEL6RD;
     } else if (word === 'dev') {
       const dev = cur.expect();
       if (!isValidIfname(dev)) throw invalidArgument('"dev" not a valid ifname', dev);
@@ -489,9 +521,16 @@ function sixRd(args: readonly string[]): string {
     }
   }
   if (medium === undefined) throw mustSpecifyDevice();
-  throw notImplemented(
-    'tunnel 6rd is not implemented yet: sit tunnels use the 6to4 prefix 2002::/16 until 6rd configuration comes',
-  );
+  const request: SixRdRequest =
+    command === SIOCDEL6RD
+      ? { op: 'tunnel.6rd', name: medium, reset: true }
+      : {
+          op: 'tunnel.6rd',
+          name: medium,
+          reset: false,
+          sixRd: { prefix: Array.from(prefix) as unknown as Uint8Array, prefixLength, relayPrefix, relayPrefixLength },
+        };
+  return deviceIoctl(ctx, medium, command, request);
 }
 
 /** `burrow tunnel ARGS...`: the text for stdout (empty for add, change and del), or a thrown UsageError. */
@@ -512,8 +551,8 @@ export async function runTunnelCommand(args: readonly string[], ctx: TunnelConte
   if (matches(command, 'change')) return addOrChange('change', rest, ctx);
   if (matches(command, 'delete')) return del(rest, ctx);
   if (matches(command, 'show') || matches(command, 'lst') || matches(command, 'list')) return show(rest, ctx);
-  if (matches(command, 'prl')) return prl(rest);
-  if (matches(command, '6rd')) return sixRd(rest);
+  if (matches(command, 'prl')) return prl(rest, ctx);
+  if (matches(command, '6rd')) return sixRd(rest, ctx);
   if (matches(command, 'help')) throw usage(TUNNEL_USAGE);
   throw unknownCommand(command, 'tunnel');
 }

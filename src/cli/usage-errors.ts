@@ -199,6 +199,15 @@ export function tunnelRefused(verb: 'add' | 'delete' | 'get', device: string, er
   return new UsageError('kernel', `${verb} tunnel "${device}" failed: ${error.strerror}`, EXIT_FAILURE);
 }
 
+/**
+ * The kernel's refusal of a device-private tunnel ioctl (prl, 6rd), as ip/tunnel.c tnl_gen_ioctl
+ * prints it: `is0: ioctl 89f5 failed: File exists`. `command` is the ioctl number (0 when the command
+ * line named no operation, which the kernel refuses with ENOTTY).
+ */
+export function ioctlRefused(device: string, command: number, error: BurrowError): UsageError {
+  return new UsageError('kernel', `${device}: ioctl ${command.toString(16)} failed: ${error.strerror}`, EXIT_FAILURE);
+}
+
 /** The daemon could not be reached (no iproute2 equivalent: its kernel is always there). */
 export function daemonUnreachable(error: unknown): UsageError {
   const reason =
@@ -222,7 +231,7 @@ export function ipv6TunnelsUnsupported(): UsageError {
   return new UsageError(
     'unsupported',
     `${PROGRAM}: IPv6-outer tunnels (ip -6 tunnel: ip6ip6, ipip6, ip6gre, vti6, any) are not supported; ` +
-      'burrow tunnels are IPv4-outer: ipip, gre, sit (isatap and vti to come)',
+      'burrow tunnels are IPv4-outer: ipip, gre, sit, isatap and vti',
     EXIT_FAILURE,
   );
 }

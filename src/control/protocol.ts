@@ -6,7 +6,8 @@
  * that the CLI can print the text iproute2 would print for the same kernel refusal.
  */
 import type { ErrnoName } from '../errors.js';
-import type { TunnelParams } from '../tunnel/params.js';
+import type { PrlEntry } from '../tunnel/isatap.js';
+import type { SixRdParams, TunnelParams } from '../tunnel/params.js';
 import type { TunnelStats } from '../tunnel/stats.js';
 
 export type { TunnelStats };
@@ -17,7 +18,20 @@ export interface TunnelInfo {
   stats: TunnelStats;
   /** Packets this tunnel dropped, by drop reason (tunnel/drop.ts). */
   drops: Record<string, number>;
+  /** sit and isatap: the 6rd configuration (SIOCGET6RD); the prefix crosses as a byte array. */
+  sixRd?: SixRdParams;
+  /** isatap: the potential router list (SIOCGETPRL), newest first. */
+  prl?: PrlEntry[];
 }
+
+/** SIOCADD6RD (`6rd-prefix`/`6rd-relay_prefix`, all given at once) or SIOCDEL6RD (`6rd-reset`). */
+export type SixRdRequest = { op: 'tunnel.6rd'; name: string } & ({ reset: true } | { reset: false; sixRd: SixRdParams });
+
+/** SIOCADDPRL (`prl-default`, `prl-nodefault`) or SIOCDELPRL (`prl-delete`). */
+export type PrlRequest = { op: 'tunnel.prl'; name: string } & (
+  | { action: 'add'; entry: PrlEntry }
+  | { action: 'delete'; address: number }
+);
 
 export type Request =
   | { op: 'tunnel.add'; params: TunnelParams }
@@ -27,6 +41,8 @@ export type Request =
   | { op: 'tunnel.del'; name: string; params: TunnelParams }
   | { op: 'tunnel.get'; name: string }
   | { op: 'tunnel.list' }
+  | SixRdRequest
+  | PrlRequest
   | { op: 'daemon.status' }
   /** Stop the daemon; with `flush` first delete every tunnel and its device and forget the state. */
   | { op: 'daemon.stop'; flush: boolean };
@@ -50,6 +66,8 @@ export interface ResultOf {
   'tunnel.del': null;
   'tunnel.get': TunnelInfo;
   'tunnel.list': TunnelInfo[];
+  'tunnel.6rd': null;
+  'tunnel.prl': null;
   'daemon.status': DaemonStatus;
   'daemon.stop': null;
 }

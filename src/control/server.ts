@@ -17,6 +17,8 @@ const OPS: ReadonlySet<string> = new Set<Request['op']>([
   'tunnel.del',
   'tunnel.get',
   'tunnel.list',
+  'tunnel.6rd',
+  'tunnel.prl',
   'daemon.status',
   'daemon.stop',
 ]);

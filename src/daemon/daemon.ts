@@ -20,7 +20,7 @@ import { RawIpv4Socket } from '../io/raw-socket.js';
 import { TunnelTable } from '../tunnel/table.js';
 import { streamLogger } from './log.js';
 import { BurrowError } from '../errors.js';
-import { isTunnelParams, type TunnelParams } from '../tunnel/params.js';
+import { isTunnelParams, type SixRdParams, type TunnelParams } from '../tunnel/params.js';
 import { loadState } from './state.js';
 import { TunnelService } from './tunnels.js';
 
@@ -41,6 +41,22 @@ function systemIo(): EngineIo {
 function checkTunnelParams(value: unknown): TunnelParams {
   if (!isTunnelParams(value)) throw new BurrowError('EINVAL', 'malformed tunnel parameters');
   return value;
+}
+
+/** A 6rd configuration from a request: the prefix crosses the socket as 16 numbers. */
+function checkSixRd(value: unknown): SixRdParams {
+  const c = value as Record<string, unknown> | null;
+  const prefix = c?.prefix;
+  const bytes = Array.isArray(prefix) ? prefix : typeof prefix === 'object' && prefix !== null ? Object.values(prefix) : [];
+  if (bytes.length !== 16 || !bytes.every((b) => Number.isInteger(b) && b >= 0 && b <= 255)) {
+    throw new BurrowError('EINVAL', 'malformed 6rd prefix');
+  }
+  return {
+    prefix: Uint8Array.from(bytes as number[]),
+    prefixLength: Number(c!.prefixLength),
+    relayPrefix: Number(c!.relayPrefix),
+    relayPrefixLength: Number(c!.relayPrefixLength),
+  };
 }
 
 /** Runs the daemon in the foreground until it is stopped; returns the exit status. */
@@ -91,6 +107,15 @@ export async function runDaemon(): Promise<number> {
         return service.get(String(request.name));
       case 'tunnel.list':
         return service.list();
+      case 'tunnel.6rd':
+        return service.setSixRd(String(request.name), request.reset ? null : checkSixRd(request.sixRd));
+      case 'tunnel.prl':
+        return service.changePrl(
+          String(request.name),
+          request.action === 'add'
+            ? { add: { address: Number(request.entry?.address) >>> 0, isDefault: request.entry?.isDefault === true } }
+            : { delete: Number(request.address) >>> 0 },
+        );
       case 'daemon.status':
         return {
           pid: process.pid,

@@ -7,12 +7,40 @@
  * devices the reboot removed) is set aside rather than adopted.
  */
 import fs from 'node:fs';
-import { isTunnelParams, type TunnelParams } from '../tunnel/params.js';
+import type { PrlEntry } from '../tunnel/isatap.js';
+import { isTunnelParams, type SixRdParams, type TunnelParams } from '../tunnel/params.js';
+
+/**
+ * One tunnel in the state file: its parameters, plus for sit and isatap the 6rd configuration (the
+ * prefix as 16 numbers) and the potential router list, when they are not the defaults.
+ */
+export type SavedTunnel = TunnelParams & {
+  sixRd?: { prefix: number[]; prefixLength: number; relayPrefix: number; relayPrefixLength: number };
+  prl?: PrlEntry[];
+};
 
 export interface DaemonState {
   version: 1;
   bootId: string;
-  tunnels: TunnelParams[];
+  tunnels: SavedTunnel[];
+}
+
+/** The 6rd configuration of a saved tunnel, or undefined when it has none or it is malformed. */
+export function savedSixRd(t: SavedTunnel): SixRdParams | undefined {
+  const c = t.sixRd;
+  if (typeof c !== 'object' || c === null || !Array.isArray(c.prefix) || c.prefix.length !== 16) return undefined;
+  return {
+    prefix: Uint8Array.from(c.prefix),
+    prefixLength: Number(c.prefixLength),
+    relayPrefix: Number(c.relayPrefix) >>> 0,
+    relayPrefixLength: Number(c.relayPrefixLength),
+  };
+}
+
+/** The potential router list of a saved tunnel (entries that are not routers are left out). */
+export function savedPrl(t: SavedTunnel): PrlEntry[] {
+  if (!Array.isArray(t.prl)) return [];
+  return t.prl.filter((e) => typeof e?.address === 'number' && typeof e.isDefault === 'boolean');
 }
 
 export function currentBootId(): string {

@@ -10,19 +10,22 @@
  */
 import { BurrowError } from '../errors.js';
 import type { Engine } from '../engine/engine.js';
-import { addrAdd } from '../io/netlink/addr.js';
+import { addrAdd, addrList } from '../io/netlink/addr.js';
 import { linkByIndex, linkByName, linkDel, linkSetAddrGenMode, linkSetMtu, linkSetMulticast } from '../io/netlink/link.js';
-import { routeGet } from '../io/netlink/route.js';
+import { routeGet, routeList, type Route } from '../io/netlink/route.js';
 import type { NetlinkEvent, NetlinkHandle } from '../io/netlink/socket.js';
 import { TunDevice } from '../io/tun.js';
 import type { TunnelInfo } from '../control/protocol.js';
-import { findForDelete, planAdd, planChange } from '../tunnel/admin.js';
-import type { TunnelParams } from '../tunnel/params.js';
+import { findForDelete, planAdd, planChange, reportedParams } from '../tunnel/admin.js';
+import { prlAdd, prlDelete, type PrlEntry } from '../tunnel/isatap.js';
+import { protocolOfMode, type SixRdParams, type TunnelParams } from '../tunnel/params.js';
+import { defaultSixRd, validateSixRd } from '../tunnel/sixrd.js';
 import type { TunnelTable } from '../tunnel/table.js';
-import { defaultMtu, Tunnel } from '../tunnel/tunnel.js';
+import { ipv4OfCompatible, type NextHopRoute } from '../tunnel/nexthop.js';
+import { defaultMtu, Tunnel, type OuterRouteState } from '../tunnel/tunnel.js';
 import { isatapInterfaceId } from '../tunnel/sit.js';
 import type { Logger } from './log.js';
-import { saveState, type DaemonState } from './state.js';
+import { savedPrl, savedSixRd, saveState, type DaemonState, type SavedTunnel } from './state.js';
 
 export class TunnelService {
   private routeRefreshPending = false;
@@ -45,7 +48,7 @@ export class TunnelService {
       device = TunDevice.create(params.name, { persist: true });
     } catch (error) {
       // The name was free a moment ago; another program took it since.
-      if (error instanceof BurrowError && error.code === 'EBUSY') throw new BurrowError(params.mode === 'sit' ? 'ENOBUFS' : 'EEXIST');
+      if (error instanceof BurrowError && error.code === 'EBUSY') throw new BurrowError(protocolOfMode(params.mode) === 41 ? 'ENOBUFS' : 'EEXIST');
       throw error;
     }
     const tunnel = new Tunnel(params);
@@ -92,6 +95,21 @@ export class TunnelService {
     this.log.info(`deleted tunnel ${tunnel.name}`);
   }
 
+  /** SIOCADD6RD / SIOCDEL6RD on the device called `name` (spec 1.8). */
+  setSixRd(name: string, sixRd: SixRdParams | null): void {
+    const t = this.sitDevice(name);
+    t.sixRd = sixRd === null ? defaultSixRd() : validateSixRd(sixRd);
+    this.save();
+    this.log.info(`${name}: 6rd ${sixRd === null ? 'reset' : 'set'}`);
+  }
+
+  /** SIOCADDPRL / SIOCDELPRL on the device called `name` (spec 1.7). */
+  changePrl(name: string, change: { add: PrlEntry } | { delete: number }): void {
+    const t = this.sitDevice(name);
+    t.prl = 'add' in change ? prlAdd(t.prl, change.add) : prlDelete(t.prl, change.delete);
+    this.save();
+  }
+
   get(name: string): TunnelInfo {
     return info(this.mustGet(name));
   }
@@ -117,18 +135,19 @@ export class TunnelService {
    * Takes over the tunnels of the state file: attaches to each persistent device, or creates it again
    * when it is gone (the configuration is the user's; addresses and routes on a re-created device are not).
    */
-  adopt(saved: readonly TunnelParams[]): void {
-    for (const params of saved) {
+  adopt(saved: readonly SavedTunnel[]): void {
+    for (const entry of saved) {
       try {
-        this.adoptOne(params);
+        this.adoptOne(entry);
       } catch (error) {
-        this.log.error(`could not adopt tunnel ${params.name}: ${(error as Error).message}`);
+        this.log.error(`could not adopt tunnel ${entry.name}: ${(error as Error).message}`);
       }
     }
     this.save();
   }
 
-  private adoptOne(params: TunnelParams): void {
+  private adoptOne(entry: SavedTunnel): void {
+    const { sixRd: _sixRd, prl: _prl, ...params } = entry;
     let device: TunDevice;
     let recreated = false;
     try {
@@ -139,6 +158,8 @@ export class TunnelService {
       recreated = true;
     }
     const tunnel = new Tunnel(params);
+    tunnel.sixRd = savedSixRd(entry) ?? tunnel.sixRd;
+    tunnel.prl = savedPrl(entry);
     const link = linkByName(this.nl, params.name);
     tunnel.ifindex = link.index;
     tunnel.up = link.flags.up;
@@ -204,51 +225,125 @@ export class TunnelService {
    */
   private refreshRoute(t: Tunnel): void {
     const p = t.params;
+    this.refreshDeviceAddresses(t);
     if (p.remote === 0) {
+      // NBMA: each packet finds its outer route through its next hop (refreshNextHops).
       t.route = 'ok';
+      t.routeOif = p.link;
+      t.routeMtu = this.underlayMtu(p) ?? 1500;
+      this.refreshNextHops(t);
       return;
     }
+    const outer = this.outerRoute(t, p.remote);
+    t.route = outer.route;
+    t.routeMtu = outer.mtu;
+    t.routeOif = outer.oif;
+  }
+
+  /**
+   * What the kernel's transmit path would find for the outer route to `destination` (ip_tunnel_xmit):
+   * the device and MTU it leaves by, no route (also when `local` is not an address of this host), or
+   * the tunnel itself.
+   */
+  private outerRoute(t: Tunnel, destination: number): { route: OuterRouteState; mtu: number; oif: number } {
+    const p = t.params;
     try {
-      const route = routeGet(this.nl, p.remote, {
+      const route = routeGet(this.nl, destination, {
         ...(p.local !== 0 ? { src: p.local } : {}),
         ...(p.link !== 0 ? { oif: p.link } : {}),
       });
       const oif = route.oif ?? 0;
-      t.routeOif = oif;
-      if (oif === t.ifindex) {
-        t.route = 'dead-loop';
-        return;
-      }
-      t.route = route.type === 'unicast' || route.type === 'local' ? 'ok' : 'no-route';
-      t.routeMtu = route.mtu ?? (oif !== 0 ? linkByIndex(this.nl, oif).mtu : 1500);
+      if (oif === t.ifindex) return { route: 'dead-loop', mtu: t.routeMtu, oif };
+      const ok = route.type === 'unicast' || route.type === 'local';
+      return { route: ok ? 'ok' : 'no-route', mtu: route.mtu ?? (oif !== 0 ? linkByIndex(this.nl, oif).mtu : 1500), oif };
     } catch (error) {
       if (!(error instanceof BurrowError)) throw error;
-      t.route = 'no-route';
+      return { route: 'no-route', mtu: t.routeMtu, oif: 0 };
     }
+  }
+
+  /**
+   * An NBMA tunnel's routes (every table) that leave through its device, each with its next hop's
+   * outer route resolved once here, so the packet path never asks the kernel (tunnel/nexthop.ts).
+   */
+  private refreshNextHops(t: Tunnel): void {
+    const routes: NextHopRoute[] = [];
+    let listed: Route[];
+    try {
+      listed = routeList(this.nl, { table: 'all' });
+    } catch (error) {
+      if (!(error instanceof BurrowError)) throw error;
+      this.log.error(`${t.name}: cannot list routes: ${error.message}`);
+      return;
+    }
+    for (const r of listed) {
+      if (r.type !== 'unicast') continue;
+      const hops = r.multipath ?? [{ oif: r.oif ?? 0, gateway: r.gateway, weight: 1, flags: 0 }];
+      // A multipath route counts by its first hop through the tunnel (the kernel hashes the flow).
+      const hop = hops.find((h) => h.oif === t.ifindex);
+      if (hop === undefined) continue;
+      const prefix = r.dst ?? (r.family === 4 ? 0 : new Uint8Array(16));
+      const gateway = hop.gateway ?? null;
+      // The IPv4 next hop whose outer route this route's packets take, when one can be known now.
+      let v4: number;
+      if (typeof gateway === 'number') v4 = gateway;
+      else if (gateway instanceof Uint8Array) v4 = ipv4OfCompatible(gateway, 0);
+      else v4 = typeof prefix === 'number' ? prefix : 0;
+      const outer = v4 !== 0 ? this.outerRoute(t, v4) : { route: t.route, mtu: t.routeMtu };
+      routes.push({
+        prefix,
+        prefixLength: r.dstLength,
+        gateway,
+        priority: r.priority ?? 0,
+        outer: outer.route,
+        outerMtu: outer.mtu,
+      });
+    }
+    t.nextHops.setRoutes(routes);
   }
 
   // ----- helpers --------------------------------------------------------------------------------
 
   /**
    * Makes the TUN device look like the kernel's tunnel device where it matters: no IPv6 link-local of
-   * its own unless the mode carries IPv6, and for sit and gre the link-local the kernel derives from the
-   * local IPv4 address (fe80::<a.b.c.d> for sit, fe80::5efe:<a.b.c.d> for gre).
+   * its own unless the mode carries IPv6, and for sit, isatap and gre the address the kernel derives
+   * from the local IPv4 address (fe80::<a.b.c.d> for sit, fe80::5efe:<a.b.c.d> for gre and isatap,
+   * ::<a.b.c.d>/96 for an NBMA sit).
    */
   private prepareDevice(t: Tunnel): void {
     // The kernel's ipip, gre and sit devices are not multicast-capable (no IFF_MULTICAST).
     linkSetMulticast(this.nl, t.ifindex, false);
     linkSetAddrGenMode(this.nl, t.ifindex, 'none');
-    const local = t.params.local;
-    if (local === 0 || t.params.mode === 'ipip') return;
+    const { local, mode, remote } = t.params;
+    if (local === 0 || mode === 'ipip' || mode === 'vti') return;
     const address = new Uint8Array(16);
-    address[0] = 0xfe;
-    address[1] = 0x80;
-    if (t.params.mode === 'gre') address.set(isatapInterfaceId(local), 8);
     address[12] = local >>> 24;
     address[13] = (local >>> 16) & 0xff;
     address[14] = (local >>> 8) & 0xff;
     address[15] = local & 0xff;
+    if (mode === 'sit' && remote === 0) {
+      // add_v4_addrs: an NBMA sit device gets the IPv4-compatible ::a.b.c.d/96 (its prefix route sends
+      // ::/96 to the embedded IPv4 address).
+      addrAdd(this.nl, { link: t.ifindex, address, prefixLength: 96, scope: 0, nodad: true });
+      return;
+    }
+    address[0] = 0xfe;
+    address[1] = 0x80;
+    if (mode === 'gre' || mode === 'isatap') address.set(isatapInterfaceId(local), 8);
     addrAdd(this.nl, { link: t.ifindex, address, prefixLength: 64, scope: 253, nodad: true });
+  }
+
+  /** The IPv6 addresses on a sit or isatap device, for the receive checks (tunnel/sixrd.ts, isatap.ts). */
+  private refreshDeviceAddresses(t: Tunnel): void {
+    if (t.params.mode !== 'sit' && t.params.mode !== 'isatap') return;
+    try {
+      t.deviceAddresses = addrList(this.nl, 6, t.ifindex).flatMap((a) =>
+        a.address instanceof Uint8Array ? [{ address: a.address, prefixLength: a.prefixLength }] : [],
+      );
+    } catch (error) {
+      if (!(error instanceof BurrowError)) throw error;
+      t.deviceAddresses = [];
+    }
   }
 
   /** MTU of the device the tunnel's packets leave by (ip_tunnel_bind_dev), or null for 1500. */
@@ -290,6 +385,17 @@ export class TunnelService {
     this.save();
   }
 
+  /**
+   * The device of a sit-private ioctl: ENODEV or EOPNOTSUPP as for any tunnel ioctl, and EINVAL from
+   * the ipip, gre and vti drivers (ip_tunnel_ctl knows no such command). The kernel does not check
+   * that a PRL goes to an ISATAP device.
+   */
+  private sitDevice(name: string): Tunnel {
+    const t = this.mustGet(name);
+    if (t.params.mode !== 'sit' && t.params.mode !== 'isatap') throw new BurrowError('EINVAL', `${name} is not a sit device`);
+    return t;
+  }
+
   private mustGet(name: string): Tunnel {
     const t = this.table.get(name);
     if (t) return t;
@@ -312,12 +418,28 @@ export class TunnelService {
   }
 
   private save(): void {
-    this.state.tunnels = this.table.list().map((t) => t.params);
+    this.state.tunnels = this.table.list().map(saved);
     saveState(this.stateFile, this.state);
   }
 }
 
+function isSit(t: Tunnel): boolean {
+  return t.params.mode === 'sit' || t.params.mode === 'isatap';
+}
+
+function saved(t: Tunnel): SavedTunnel {
+  if (!isSit(t)) return t.params;
+  const c = t.sixRd;
+  return {
+    ...t.params,
+    sixRd: { prefix: Array.from(c.prefix), prefixLength: c.prefixLength, relayPrefix: c.relayPrefix, relayPrefixLength: c.relayPrefixLength },
+    ...(t.prl.length > 0 ? { prl: t.prl } : {}),
+  };
+}
+
 function info(t: Tunnel): TunnelInfo {
-  return { params: t.params, ifindex: t.ifindex, stats: { ...t.stats }, drops: Object.fromEntries(t.drops) };
+  const base: TunnelInfo = { params: reportedParams(t.params), ifindex: t.ifindex, stats: { ...t.stats }, drops: Object.fromEntries(t.drops) };
+  if (!isSit(t)) return base;
+  return { ...base, sixRd: { ...t.sixRd, prefix: Array.from(t.sixRd.prefix) as unknown as Uint8Array }, prl: [...t.prl] };
 }
 

@@ -9,7 +9,7 @@
  *   3. send the outer packets in one batch through the underlay sender; count each as sent or as dropped
  *      by the errno the socket gave it (no route, no buffer space).
  * Receive (an underlay receiver is readable):
- *   1. read a batch of outer IPv4 packets (a raw socket per protocol: 4, 41, 47);
+ *   1. read a batch of outer IPv4 packets (a raw socket per protocol: 4, 41, 47, and 50 for vti);
  *   2. for each, the protocol's receive function parses it, finds the tunnel with the kernel's lookup
  *      order and checks that tunnel's rules; drops are counted on the tunnel or, when none matched, on
  *      the engine (and answered with ICMP port unreachable, as the kernel does);
@@ -23,15 +23,16 @@ import { encapsulateGre, receiveGre } from '../tunnel/gre.js';
 import { encapsulateIpip, receiveIpip } from '../tunnel/ipip.js';
 import { decapsulate } from '../tunnel/ip-tunnel.js';
 import { HEADROOM, newDecapResult, newEncapResult, type Encapsulate, type Receive } from '../tunnel/mode.js';
-import { protocolOfMode, type TunnelMode } from '../tunnel/params.js';
+import { underlayProtocolOfMode, type TunnelMode } from '../tunnel/params.js';
 import { encapsulateSit, receiveSit } from '../tunnel/sit.js';
+import { encapsulateVti, receiveVti } from '../tunnel/vti.js';
 import { emptyStats } from '../tunnel/stats.js';
 import type { TunnelTable } from '../tunnel/table.js';
 import { tunnelOverhead, type Tunnel } from '../tunnel/tunnel.js';
 import { buildFragNeeded, buildPacketTooBig, buildPortUnreachable } from './icmp-replies.js';
 import { IcmpRateLimiter } from './rate-limit.js';
 
-export type UnderlayProtocol = 4 | 41 | 47;
+export type UnderlayProtocol = 4 | 41 | 47 | 50;
 
 /** How the engine reaches the kernel; the daemon gives real sockets, tests give memory ports. */
 export interface EngineIo {
@@ -51,11 +52,11 @@ const ENCAPSULATE: Record<TunnelMode, Encapsulate | null> = {
   ipip: encapsulateIpip,
   gre: encapsulateGre,
   sit: encapsulateSit,
-  isatap: null,
-  vti: null,
+  isatap: encapsulateSit,
+  vti: encapsulateVti,
 };
 
-const RECEIVE: Record<UnderlayProtocol, Receive> = { 4: receiveIpip, 41: receiveSit, 47: receiveGre };
+const RECEIVE: Record<UnderlayProtocol, Receive> = { 4: receiveIpip, 41: receiveSit, 47: receiveGre, 50: receiveVti };
 
 interface Attachment {
   tunnel: Tunnel;
@@ -108,7 +109,7 @@ export class Engine {
 
   /** Starts moving packets for a tunnel (already in the table) over its device. */
   attach(tunnel: Tunnel, device: PacketPort): void {
-    const protocol = protocolOfMode(tunnel.params.mode) as UnderlayProtocol;
+    const protocol = underlayProtocolOfMode(tunnel.params.mode);
     const attachment: Attachment = { tunnel, device, pending: PacketBatch.forWriting(BATCH_SIZE) };
     this.attached.set(tunnel, attachment);
     this.receiver(protocol);
@@ -121,7 +122,7 @@ export class Engine {
     if (!attachment) return;
     this.attached.delete(tunnel);
     attachment.device.close();
-    const protocol = protocolOfMode(tunnel.params.mode) as UnderlayProtocol;
+    const protocol = underlayProtocolOfMode(tunnel.params.mode);
     if (this.table.ofProtocol(protocol).length === 0) {
       this.receivers.get(protocol)?.close();
       this.receivers.delete(protocol);

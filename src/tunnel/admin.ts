@@ -5,7 +5,7 @@
  * Refusals are BurrowErrors with the errno the kernel returns, so the CLI prints what iproute2 prints.
  */
 import { BurrowError } from '../errors.js';
-import { GRE_CSUM, GRE_KEY, GRE_ROUTING, GRE_SEQ, SIT_ISATAP, type TunnelParams } from './params.js';
+import { GRE_CSUM, GRE_KEY, GRE_ROUTING, GRE_SEQ, SIT_ISATAP, VTI_ISVTI, protocolOfMode, type TunnelParams } from './params.js';
 import { isMulticastIpv4 } from '../wire/address.js';
 import type { TunnelTable } from './table.js';
 import { tunnelHeaderLength, type Tunnel } from './tunnel.js';
@@ -29,9 +29,6 @@ export function validateParams(p: TunnelParams): void {
     throw new BurrowError('EINVAL', 'a field is out of range');
   }
   if (!u32(p.iflags) || !u32(p.oflags)) throw new BurrowError('EINVAL', 'bad flags');
-  if (p.mode === 'isatap' || p.mode === 'vti') {
-    throw new BurrowError('EOPNOTSUPP', `mode ${p.mode} is not implemented yet`);
-  }
   if (p.mode === 'gre') {
     if ((p.iflags | p.oflags) & (GRE_ROUTING | GRE_VERSION_BITS)) throw new BurrowError('EINVAL', 'GRE routing or version flags');
     // ipgre_tunnel_init: a multicast GRE tunnel needs a source address.
@@ -49,6 +46,14 @@ export function normalizeParams(p: TunnelParams): TunnelParams {
   } else if (n.mode === 'gre') {
     n.iflags &= GRE_KNOWN;
     n.oflags &= GRE_KNOWN;
+  } else if (n.mode === 'vti') {
+    // vti_tunnel_ctl: keys without their flag are zero and i_flags becomes VTI_ISVTI (so the lookups
+    // take no key); the tunnel reports both key flags (vtiReported), so `show` prints at least `key 0`.
+    if (!(n.iflags & GRE_KEY)) n.ikey = 0;
+    if (!(n.oflags & GRE_KEY)) n.okey = 0;
+    n.iflags = VTI_ISVTI;
+    n.oflags &= GRE_KNOWN;
+    return n;
   } else {
     n.iflags &= SIT_ISATAP;
     n.oflags = 0;
@@ -56,6 +61,11 @@ export function normalizeParams(p: TunnelParams): TunnelParams {
   if (!(n.iflags & GRE_KEY)) n.ikey = 0;
   if (!(n.oflags & GRE_KEY)) n.okey = 0;
   return n;
+}
+
+/** What SIOCGETTUNNEL reports for a tunnel: a vti adds both key flags (vti_tunnel_ctl). */
+export function reportedParams(p: TunnelParams): TunnelParams {
+  return p.mode === 'vti' ? { ...p, iflags: p.iflags | GRE_KEY, oflags: p.oflags | GRE_KEY } : p;
 }
 
 /** The kernel names a tunnel created without a name `<kind>%d`; the fallback devices hold gre0 and sit0. */
@@ -76,7 +86,7 @@ export function planAdd(table: TunnelTable, requested: TunnelParams, deviceExist
   validateParams(requested);
   const params = normalizeParams(requested);
   // sit says ENOBUFS both for a duplicate and for a failed creation (ipip6_tunnel_locate returns NULL).
-  const duplicate = params.mode === 'sit' ? 'ENOBUFS' : 'EEXIST';
+  const duplicate = protocolOfMode(params.mode) === 41 ? 'ENOBUFS' : 'EEXIST';
   if (table.findIdentical(params)) throw new BurrowError(duplicate, 'a tunnel with these endpoints exists');
   if (params.name === '') params.name = automaticName(params, deviceExists);
   else if (deviceExists(params.name)) throw new BurrowError(duplicate, `an interface named ${params.name} exists`);
@@ -108,7 +118,7 @@ export function planChange(table: TunnelTable, tunnel: Tunnel, requested: Tunnel
   if (requested.mode !== old.mode) throw new BurrowError('EINVAL', 'the tunnel has another mode');
   validateParams({ ...requested, name: old.name });
   const params = normalizeParams({ ...requested, name: old.name });
-  if (params.mode === 'sit') params.iflags = old.iflags; // ipip6_tunnel_update keeps i_flags
+  if (protocolOfMode(params.mode) === 41) params.iflags = old.iflags; // ipip6_tunnel_update keeps i_flags
   const other = table.findIdentical(params);
   if (other && other !== tunnel) throw new BurrowError('EEXIST', 'another tunnel has these endpoints');
   if (!other && addressing(params.remote) !== addressing(old.remote)) {

@@ -33,6 +33,22 @@ export const DROP_REASONS = {
   'seq-out-of-order': { text: 'GRE sequence number missing or older than expected (iseq)', counters: ['rxFifoErrors', RX_ERR] },
   'ecn-ce-not-ect': { text: 'outer ECN is CE but the inner packet is not ECN-capable (RFC 6040)', counters: ['rxFrameErrors', RX_ERR] },
   'inner-malformed': { text: 'inner packet truncated, or not the IP version the outer protocol says', counters: ['rxLengthErrors', RX_ERR] },
+  'xfrm-in-no-state': {
+    text: 'ESP with no IPsec state for its SPI (charged to the vti whose endpoints match, as vti_rcv_cb does)',
+    counters: [RX_ERR, 'rxDropped'],
+  },
+  'sixrd-source-spoofed': {
+    text: 'NBMA sit: the inner source is in the 6rd prefix but embeds another IPv4 address than the outer source',
+    counters: [RX_ERR],
+  },
+  'sixrd-destination-spoofed': {
+    text: 'NBMA sit: the inner destination is in the 6rd prefix, embeds another IPv4 address and is not on the device',
+    counters: [RX_ERR],
+  },
+  'isatap-source-spoofed': {
+    text: 'ISATAP: the sender is no potential router and the inner source is not its on-link ISATAP address',
+    counters: [RX_ERR],
+  },
   'inner-protocol': { text: 'GRE payload type the tunnel device cannot carry (not IPv4 or IPv6)', counters: ['rxDropped'] },
   'rx-device-error': { text: 'writing into the tunnel device failed (device down or gone)', counters: ['rxDropped'] },
   // Transmit: charged to the tunnel.
@@ -41,7 +57,15 @@ export const DROP_REASONS = {
   'too-big': { text: 'inner packet over the path MTU with DF (ICMP frag-needed / Packet Too Big sent)', counters: [TX_ERR] },
   'no-route': { text: 'no route to the remote, or local is not a local address', counters: ['txCarrierErrors', TX_ERR] },
   'dead-loop': { text: 'the route to the remote goes back into the tunnel itself', counters: ['collisions', TX_ERR] },
-  'nbma-no-destination': { text: 'remote any and no next hop to send to', counters: ['txFifoErrors', TX_ERR] },
+  'nbma-no-destination': { text: 'remote any and no route through the tunnel gives a next hop', counters: ['txFifoErrors', TX_ERR] },
+  'nbma-no-ipv4-neighbour': {
+    text: 'remote any and the IPv6 next hop has no IPv4 address in it (not 6rd/6to4, ISATAP or ::a.b.c.d)',
+    counters: [TX_ERR],
+  },
+  'xfrm-out-no-state': {
+    text: 'vti: no IPsec state and policy carry the packet (xfrm_lookup_route fails)',
+    counters: ['txCarrierErrors', TX_ERR],
+  },
   'tx-no-buffer': { text: 'the underlay socket had no buffer space', counters: ['txDropped'] },
   'tx-send-failed': { text: 'the underlay socket refused the packet for another reason', counters: [TX_ERR] },
 } as const satisfies Record<string, ReasonSpec>;

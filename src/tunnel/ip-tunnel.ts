@@ -6,6 +6,7 @@
 import { internetChecksum } from '../wire/checksum.js';
 import {
   ipv4DfUnchecked,
+  ipv4DstUnchecked,
   ipv4SetEcnCeUnchecked,
   ipv4TosUnchecked,
   ipv4TtlUnchecked,
@@ -16,28 +17,70 @@ import { IPV6_MIN_MTU, ipv6HopLimitUnchecked, ipv6SetEcnCeUnchecked, ipv6Traffic
 import type { DropReason } from './drop.js';
 import type { DecapResult, EncapResult, Receive } from './mode.js';
 import type { TunnelTable } from './table.js';
+import { ipv4OfCompatible } from './nexthop.js';
 import { ecnDecapsulate, EcnAction, outerDf, outerTos, outerTtl } from './rules.js';
-import type { Tunnel } from './tunnel.js';
+import type { OuterRouteState, Tunnel } from './tunnel.js';
+
+/** Where one packet goes: the outer destination and the outer route it takes. */
+export interface OuterPath {
+  /** Outer destination, host order; 0 when there is none. */
+  destination: number;
+  route: OuterRouteState;
+  mtu: number;
+}
+
+/** The path of the packet being encapsulated (one at a time: nothing is allocated per packet). */
+const path: OuterPath = { destination: 0, route: 'ok', mtu: 1500 };
+
+/** A point-to-point tunnel's path: its remote, by the route the daemon watches. */
+export function fixedPath(t: Tunnel): OuterPath {
+  path.destination = t.params.remote;
+  path.route = t.route;
+  path.mtu = t.routeMtu;
+  return path;
+}
+
+/**
+ * The path of a packet on an NBMA tunnel (remote any; ip_tunnel_xmit): IPv4 inner goes to the next
+ * hop of the route through the tunnel; IPv6 inner to that route's neighbour, which must be an
+ * IPv4-compatible address. `destination` 0: no next hop.
+ */
+export function nextHopPath(t: Tunnel, bytes: Uint8Array, start: number, version: number): OuterPath {
+  path.destination = 0;
+  path.route = t.route;
+  path.mtu = t.routeMtu;
+  const hops = t.nextHops;
+  if (version === 4) {
+    path.destination = hops.ipv4(ipv4DstUnchecked(bytes, start));
+  } else {
+    const neighbour = hops.ipv6(bytes, start + 24);
+    if (neighbour !== null) path.destination = ipv4OfCompatible(neighbour, hops.neighbourOffset);
+  }
+  if (path.destination !== 0) {
+    path.route = hops.outer;
+    path.mtu = hops.outerMtu;
+  }
+  return path;
+}
 
 /**
  * Outer-route and inner checks every mode makes before it builds headers. Returns a drop, or null with
  * `out.mtu` set to the largest inner packet the path takes (when DF will be set) or 0.
  */
 export function checkTransmit(
-  t: Tunnel,
+  path: OuterPath,
   length: number,
   version: number,
   df: boolean,
   headerLength: number,
   out: EncapResult,
 ): DropReason | null {
-  if (t.params.remote === 0) return 'nbma-no-destination';
-  if (t.route === 'no-route') return 'no-route';
-  if (t.route === 'dead-loop') return 'dead-loop';
+  if (path.route === 'no-route') return 'no-route';
+  if (path.route === 'dead-loop') return 'dead-loop';
   out.mtu = 0;
   if (!df) return null;
   // tnl_update_pmtu: with DF the inner packet must fit the outer route's MTU less our headers.
-  const mtu = t.routeMtu - 20 - headerLength;
+  const mtu = path.mtu - 20 - headerLength;
   out.mtu = mtu;
   if (length <= mtu) return null;
   // The kernel reports frag-needed only for an inner DF packet and quietly lowers the inner route's
@@ -76,6 +119,7 @@ export function innerVersion(bytes: Uint8Array, start: number, length: number): 
  */
 export function writeOuter(
   t: Tunnel,
+  destination: number,
   bytes: Uint8Array,
   innerStart: number,
   innerLength: number,
@@ -88,10 +132,10 @@ export function writeOuter(
 ): void {
   const start = innerStart - headerLength - 20;
   const total = innerLength + headerLength + 20;
-  writeIpv4Header(bytes, start, tos, total, 0, df, ttl, protocol, t.params.local, t.params.remote);
+  writeIpv4Header(bytes, start, tos, total, 0, df, ttl, protocol, t.params.local, destination);
   out.start = start;
   out.length = total;
-  out.destination = t.params.remote;
+  out.destination = destination;
 }
 
 /**
@@ -110,11 +154,15 @@ export function transmitIp(
   out: EncapResult,
 ): DropReason | null {
   const p = t.params;
+  const path = p.remote !== 0 ? fixedPath(t) : nextHopPath(t, bytes, start, version);
+  // No route through the tunnel (the kernel's missing skb_dst), or an IPv6 neighbour with no IPv4 in it.
+  if (path.destination === 0) return version === 4 ? 'nbma-no-destination' : 'nbma-no-ipv4-neighbour';
   const df = outerDf(p.pmtudisc, version === 4, version === 4 && ipv4DfUnchecked(bytes, start));
-  const refused = checkTransmit(t, length, version, df, headerLength, out);
+  const refused = checkTransmit(path, length, version, df, headerLength, out);
   if (refused !== null) return refused;
   const ds = innerDsfield(bytes, start, version);
-  writeOuter(t, bytes, start, length, headerLength, protocol, outerTos(p.tos, ds), outerTtl(p.ttl, innerTtl(bytes, start, version)), df, out);
+  const ttl = outerTtl(p.ttl, innerTtl(bytes, start, version));
+  writeOuter(t, path.destination, bytes, start, length, headerLength, protocol, outerTos(p.tos, ds), ttl, df, out);
   return null;
 }
 

@@ -60,6 +60,14 @@ export function protocolOfMode(mode: TunnelMode): 4 | 41 | 47 {
   }
 }
 
+/**
+ * The IP protocol a mode's device receives from the underlay: vti's packets arrive as ESP (50), the
+ * others as their own protocol. Each has a table of its own, as each kernel driver does.
+ */
+export function underlayProtocolOfMode(mode: TunnelMode): 4 | 41 | 47 | 50 {
+  return mode === 'vti' ? 50 : protocolOfMode(mode);
+}
+
 /** The parameters iproute2 starts from before it reads the command line (spec 1.2). */
 export function defaultTunnelParams(): TunnelParams {
   return {

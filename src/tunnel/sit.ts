@@ -1,6 +1,10 @@
 /**
- * sit: IPv6 in IPv4, IP protocol 41 (RFC 4213; net/ipv6/sit.c). Point-to-point tunnels here; 6to4, 6rd
- * and ISATAP (remote any) come with issue 7.
+ * sit: IPv6 in IPv4, IP protocol 41 (RFC 4213; net/ipv6/sit.c): point-to-point tunnels, NBMA tunnels
+ * with 6to4/6rd (sixrd.ts) and ISATAP (isatap.ts).
+ *
+ * The outer destination of an IPv6 packet, in the kernel's order (ipip6_tunnel_xmit): on an ISATAP
+ * device the ISATAP neighbour the route names (nothing else); else the fixed remote; else the IPv4
+ * address 6rd/6to4 embeds in the inner destination; else an IPv4-compatible neighbour ::a.b.c.d.
  *
  * sit's transmit differs from ip_tunnel_xmit in small ways the wire shows (ipip6_tunnel_xmit): TOS is
  * inherited only for exactly `tos inherit` (1), DF comes from the tunnel alone, and when the path MTU
@@ -10,7 +14,9 @@ import { ipv4DstUnchecked, ipv4SrcUnchecked } from '../wire/ipv4.js';
 import { IPV6_MIN_MTU, ipv6HopLimitUnchecked, ipv6TrafficClassUnchecked } from '../wire/ipv6.js';
 import { isPrivateIpv4 } from '../wire/address.js';
 import type { DropReason } from './drop.js';
-import { checkTransmit, finishReceive, innerVersion, writeOuter } from './ip-tunnel.js';
+import { checkTransmit, finishReceive, fixedPath, innerVersion, nextHopPath, writeOuter, type OuterPath } from './ip-tunnel.js';
+import { isatapNextHop, isatapSourceOk } from './isatap.js';
+import { sixRdCheck, sixRdIpv4 } from './sixrd.js';
 import type { DecapResult, EncapResult } from './mode.js';
 import type { TunnelTable } from './table.js';
 import type { Tunnel } from './tunnel.js';
@@ -22,15 +28,34 @@ export function encapsulateSit(t: Tunnel, bytes: Uint8Array, start: number, leng
   const version = innerVersion(bytes, start, length);
   if (version !== 6) return version === 0 ? 'tx-malformed' : 'tx-wrong-protocol';
   const p = t.params;
+  const path = sitPath(t, bytes, start);
+  if (path.destination === 0) return 'nbma-no-ipv4-neighbour';
   let df = p.pmtudisc;
   // Below 1280 the kernel sends at 1280 without DF rather than refuse IPv6's minimum MTU.
-  if (df && t.routeMtu - 20 < IPV6_MIN_MTU) df = false;
-  const refused = checkTransmit(t, length, 6, df, 0, out);
+  if (df && path.mtu - 20 < IPV6_MIN_MTU) df = false;
+  const refused = checkTransmit(path, length, 6, df, 0, out);
   if (refused !== null) return refused;
   const ds = ipv6TrafficClassUnchecked(bytes, start);
   const tos = outerTos(p.tos === 1 ? 1 : p.tos & ~1, ds);
-  writeOuter(t, bytes, start, length, 0, IPPROTO_IPV6, tos, outerTtl(p.ttl, ipv6HopLimitUnchecked(bytes, start)), df, out);
+  const ttl = outerTtl(p.ttl, ipv6HopLimitUnchecked(bytes, start));
+  writeOuter(t, path.destination, bytes, start, length, 0, IPPROTO_IPV6, tos, ttl, df, out);
   return null;
+}
+
+/** Where an IPv6 packet on a sit or isatap tunnel goes (see the top of this file). */
+function sitPath(t: Tunnel, bytes: Uint8Array, start: number): OuterPath {
+  if (t.params.mode === 'isatap') {
+    const path = fixedPath(t);
+    const neighbour = t.nextHops.ipv6(bytes, start + 24);
+    path.destination = neighbour === null ? 0 : isatapNextHop(neighbour, t.nextHops.neighbourOffset);
+    return path;
+  }
+  if (t.params.remote !== 0) return fixedPath(t);
+  const v4 = sixRdIpv4(t.sixRd, bytes, start + 24);
+  if (v4 === 0) return nextHopPath(t, bytes, start, 6);
+  const path = fixedPath(t);
+  path.destination = v4;
+  return path;
 }
 
 export function receiveSit(
@@ -45,6 +70,15 @@ export function receiveSit(
   const t = table.lookupSit(ifindex, ipv4SrcUnchecked(bytes, outer), ipv4DstUnchecked(bytes, outer));
   if (t === null) return 'no-tunnel';
   out.tunnel = t;
+  if (innerVersion(bytes, payload, payloadLength) !== 6) return 'inner-malformed';
+  // packet_is_spoofed: ISATAP checks the source; an NBMA sit checks both ends against 6rd.
+  const source = ipv4SrcUnchecked(bytes, outer);
+  if (t.params.mode === 'isatap') {
+    if (!isatapSourceOk(t.prl, source, bytes, payload, t.deviceAddresses)) return 'isatap-source-spoofed';
+  } else if (t.params.remote === 0) {
+    const spoofed = sixRdCheck(t.sixRd, source, ipv4DstUnchecked(bytes, outer), bytes, payload, t.deviceAddresses);
+    if (spoofed !== null) return spoofed;
+  }
   return finishReceive(bytes, outer, payload, payloadLength, 6, out);
 }
 

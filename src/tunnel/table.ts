@@ -8,7 +8,7 @@
  * here keep that order, so ties resolve as they do in the kernel.
  */
 import { isMulticastIpv4 } from '../wire/address.js';
-import { GRE_KEY, protocolOfMode, type TunnelParams } from './params.js';
+import { GRE_KEY, underlayProtocolOfMode, type TunnelParams } from './params.js';
 import type { Tunnel } from './tunnel.js';
 
 /** The key a received packet carries; `present` false for ipip/sit and keyless GRE. */
@@ -134,6 +134,8 @@ export class TunnelTable {
     [4, new ProtocolTable(4)],
     [41, new ProtocolTable(41)],
     [47, new ProtocolTable(47)],
+    // vti (ip_vti.c's own ip_tunnel_net): looked up without keys, for ESP from the tunnel's peer.
+    [50, new ProtocolTable(50)],
   ]);
 
   get size(): number {
@@ -180,7 +182,8 @@ export class TunnelTable {
     for (const t of table.tunnels) {
       const p = t.params;
       if (p.local !== params.local || p.remote !== params.remote || p.link !== params.link) continue;
-      if (table.protocol === 41 || keyMatches(p, (params.iflags & GRE_KEY) !== 0, params.ikey)) return t;
+      // sit, and vti (whose ioctl looks the tunnel up with i_flags = VTI_ISVTI, so no key), ignore keys.
+      if (table.protocol === 41 || table.protocol === 50 || keyMatches(p, (params.iflags & GRE_KEY) !== 0, params.ikey)) return t;
     }
     return null;
   }
@@ -190,15 +193,17 @@ export class TunnelTable {
     return this.tables.get(protocol)!.lookupIp(link, key.present, key.value, protocol === 4, remote, local);
   }
 
+  /** Receive lookup for ESP on vti tunnels (vti_input: ip_tunnel_lookup with no key). */
+  lookupVti(link: number, remote: number, local: number): Tunnel | null {
+    return this.tables.get(50)!.lookupIp(link, false, 0, true, remote, local);
+  }
+
   /** Receive lookup for sit packets. */
   lookupSit(link: number, remote: number, local: number): Tunnel | null {
     return this.tables.get(41)!.lookupSit(link, remote, local);
   }
 
   private table(params: TunnelParams): ProtocolTable {
-    const table = this.tables.get(protocolOfMode(params.mode));
-    // vti has a table of its own in the kernel (and receives ESP); it is refused before it gets here.
-    if (!table || params.mode === 'vti') throw new Error(`no tunnel table for mode ${params.mode}`);
-    return table;
+    return this.tables.get(underlayProtocolOfMode(params.mode))!;
   }
 }

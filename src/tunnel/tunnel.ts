@@ -5,7 +5,10 @@
  */
 import type { DropReason } from './drop.js';
 import { countDrop } from './drop.js';
-import { GRE_CSUM, GRE_KEY, GRE_SEQ, type TunnelParams } from './params.js';
+import type { PrlEntry } from './isatap.js';
+import { NextHopTable } from './nexthop.js';
+import { GRE_CSUM, GRE_KEY, GRE_SEQ, type SixRdParams, type TunnelParams } from './params.js';
+import { defaultSixRd, type DeviceAddress } from './sixrd.js';
 import { emptyStats, type TunnelStats } from './stats.js';
 
 /** What the daemon learned about the route to the tunnel's remote. */
@@ -34,6 +37,14 @@ export class Tunnel {
   routeMtu = 1500;
   /** Interface the outer route leaves by, 0 when unknown. */
   routeOif = 0;
+  /** NBMA (remote any): the routes through the tunnel device and their next hops. */
+  readonly nextHops = new NextHopTable();
+  /** sit and isatap: the 6rd/6to4 configuration (a new tunnel copies sit0's 2002::/16). */
+  sixRd: SixRdParams = defaultSixRd();
+  /** ISATAP potential router list, newest first (the kernel keeps it on any sit device). */
+  prl: PrlEntry[] = [];
+  /** The IPv6 addresses on the device (6rd's only_dnatted, ISATAP's on-link prefix check). */
+  deviceAddresses: DeviceAddress[] = [];
 
   constructor(params: TunnelParams) {
     this.params = params;
