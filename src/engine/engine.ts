@@ -65,7 +65,7 @@ interface Attachment {
 }
 
 /** Maps the errno a send gave one packet to the drop it counts as. */
-function sendFailure(errno: string): DropReason {
+export function sendFailure(errno: string): DropReason {
   switch (errno) {
     case 'ENETUNREACH':
     case 'EHOSTUNREACH':
