@@ -8,11 +8,40 @@
  */
 import fs from 'node:fs';
 import { isTunnelParams, type TunnelParams } from '../tunnel/params.js';
+import type { FdbRemote } from '../tunnel/fdb.js';
+import { isVxlanParams, type VxlanParams } from '../tunnel/vxlan.js';
+
+/** A vxlan device as the state file keeps it: its configuration and the FDB entries not learned. */
+export interface SavedVxlan {
+  params: VxlanParams;
+  fdb: { mac: number; state: number; flags: number; remotes: FdbRemote[] }[];
+}
 
 export interface DaemonState {
   version: 1;
   bootId: string;
   tunnels: TunnelParams[];
+  /** vxlan devices (absent in files from before vxlan). */
+  vxlan?: SavedVxlan[];
+}
+
+function isSavedVxlan(value: unknown): value is SavedVxlan {
+  const v = value as Partial<SavedVxlan> | null;
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    isVxlanParams(v.params) &&
+    Array.isArray(v.fdb) &&
+    v.fdb.every(
+      (e) =>
+        typeof e === 'object' &&
+        e !== null &&
+        [e.mac, e.state, e.flags].every((n) => typeof n === 'number') &&
+        Array.isArray(e.remotes) &&
+        e.remotes.length > 0 &&
+        e.remotes.every((r) => [r?.ip, r?.port, r?.vni, r?.ifindex].every((n) => typeof n === 'number')),
+    )
+  );
 }
 
 export function currentBootId(): string {
@@ -24,7 +53,7 @@ export function currentBootId(): string {
 }
 
 export function emptyState(): DaemonState {
-  return { version: 1, bootId: currentBootId(), tunnels: [] };
+  return { version: 1, bootId: currentBootId(), tunnels: [], vxlan: [] };
 }
 
 /** Reads the state file; returns an empty state when there is none or it is from another boot. */
@@ -55,7 +84,10 @@ export function loadState(file: string, log: (message: string) => void): DaemonS
   }
   const tunnels = state.tunnels.filter(isTunnelParams);
   if (tunnels.length !== state.tunnels.length) log(`state file ${file}: skipped entries that are not tunnels`);
-  return { version: 1, bootId: state.bootId, tunnels };
+  const saved = Array.isArray(state.vxlan) ? state.vxlan : [];
+  const vxlan = saved.filter(isSavedVxlan);
+  if (vxlan.length !== saved.length) log(`state file ${file}: skipped vxlan entries of an unknown shape`);
+  return { version: 1, bootId: state.bootId, tunnels, vxlan };
 }
 
 export function saveState(file: string, state: DaemonState): void {

@@ -48,6 +48,7 @@ class Wire {
       route: (dst): VxlanRoute => (wire.hosts.has(dst) || (dst >>> 28) === 14 ? { kind: 'ok', source: host.address, mtu: host.mtu, hopLimit: 64, oif: 2 } : { kind: 'no-route' }),
       localPortRange: () => [32768, 60999],
       now: () => clock++,
+      warn: () => {},
     };
     host.engine = new VxlanEngine(io, (e) => (e === 90 ? 'EMSGSIZE' : `E${e}`));
     engines.push(host.engine);
@@ -124,7 +125,10 @@ function read(tap: MemoryPort): Buffer[] {
   return out;
 }
 
-const settle = () => new Promise((r) => setTimeout(r, 20));
+/** Lets the memory ports' readiness callbacks (setImmediate chains) run to the end. */
+async function settle(): Promise<void> {
+  for (let i = 0; i < 50; i++) await new Promise((r) => setImmediate(r));
+}
 const BROADCAST = 'ff:ff:ff:ff:ff:ff';
 const MAC_A = '02:00:00:00:00:0a';
 const MAC_B = '02:00:00:00:00:0b';

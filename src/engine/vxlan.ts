@@ -58,6 +58,8 @@ export interface VxlanIo {
   /** net.ipv4.ip_local_port_range: the source ports of `srcport 0 0`. */
   localPortRange(): readonly [number, number];
   now(): number;
+  /** Trouble that belongs to no packet (a port that could not be bound), for the log. */
+  warn(message: string): void;
 }
 
 const SLOT_SIZE = 65536 + HEADROOM;
@@ -178,7 +180,14 @@ export class VxlanEngine {
     if (!port || this.closed) return;
     const wanted = [...port.table.values()].some((d) => d.up && this.attached.has(d));
     if (wanted && port.socket === null) {
-      const socket = this.io.openUdp(udpPort);
+      let socket: PacketPort;
+      try {
+        socket = this.io.openUdp(udpPort);
+      } catch (error) {
+        // Another program holds the port (a kernel vxlan, say): the devices on it receive nothing.
+        this.io.warn(`vxlan: cannot open UDP port ${udpPort}: ${(error as Error).message}`);
+        return;
+      }
       socket.onReadable(() => this.receive(socket, port));
       port.socket = socket;
     } else if (!wanted && port.socket !== null) {

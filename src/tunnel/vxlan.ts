@@ -21,6 +21,7 @@ import { fillUdpChecksum, UDP_HEADER_LENGTH, writeUdpHeader } from '../wire/udp.
 import { VXLAN_FLAG_VNI, VXLAN_HEADER_LENGTH, writeVxlanHeader } from '../wire/vxlan.js';
 import { ETHERNET_HEADER_LENGTH } from '../wire/ethernet.js';
 import { isMulticastIpv4 } from '../wire/address.js';
+import { BurrowError } from '../errors.js';
 import { countDrop, type DropReason } from './drop.js';
 import { Fdb, macKey, type FdbEntry, type FdbRemote } from './fdb.js';
 import { ecnDecapsulate, EcnAction, outerTos } from './rules.js';
@@ -108,6 +109,23 @@ export function isVxlanParams(value: unknown): value is VxlanParams {
   const p = value as Record<string, unknown>;
   const defaults = defaultVxlanParams() as unknown as Record<string, unknown>;
   return Object.keys(defaults).every((k) => typeof p[k] === typeof defaults[k]) && ['unset', 'set', 'inherit'].includes(p.df as string);
+}
+
+/**
+ * The checks the kernel makes of a new device's configuration that need nothing but the configuration
+ * (vxlan_validate, vxlan_config_validate), with its extended-ack texts; null when it passes. Whether
+ * the VNI is taken, or `dev` exists, is the daemon's to check.
+ */
+export function validateVxlanParams(p: VxlanParams): BurrowError | null {
+  if (!Number.isInteger(p.vni) || p.vni < 0 || p.vni > 0xffffff) {
+    return BurrowError.withExtack('ERANGE', 'VXLAN ID must be lower than 16777216');
+  }
+  if (p.srcPortMax < p.srcPortMin) return BurrowError.withExtack('EINVAL', 'Invalid source port range');
+  if (isMulticastIpv4(p.local)) return BurrowError.withExtack('EINVAL', 'Local address cannot be multicast');
+  if (p.link === 0 && isMulticastIpv4(p.remote)) {
+    return BurrowError.withExtack('EINVAL', 'Local interface required for multicast remote destination');
+  }
+  return null;
 }
 
 /**
