@@ -37,6 +37,7 @@ import {
   UsageError,
   daemonUnreachable,
   duplicateArgument,
+  duplicateValue,
   familyAddressExpected,
   fatal,
   invalidArgument,
@@ -253,7 +254,7 @@ async function show(args: readonly string[], ctx: FdbContext): Promise<string> {
     else if (word === 'br') bridge = cur.expect();
     else if (word === 'vlan') {
       const text = cur.expect();
-      if (filterVlan) throw new UsageError('duparg', `Error: duplicate "vlan": "${text}" is the second value.`, EXIT_USAGE);
+      if (filterVlan) throw duplicateValue('vlan', text);
       filterVlan = Number.parseInt(text, 10) || 0;
     } else if (word === 'state') {
       const text = cur.expect();
@@ -291,6 +292,66 @@ async function show(args: readonly string[], ctx: FdbContext): Promise<string> {
   return formatFdb(shown, { ...ctx.options, links: ctx.links, filtered: filterIndex !== 0 });
 }
 
+/** fdb_get(): one entry, asked of the device itself (`self`, or `br DEV` without `dev`). */
+async function get(args: readonly string[], ctx: FdbContext): Promise<string> {
+  let dev: string | undefined;
+  let bridge: string | undefined;
+  let addr: string | undefined;
+  let self = false;
+  let vlan = -1;
+  let dynamicOnly = false;
+  const cur = new ArgCursor(args);
+  while (!cur.done) {
+    const word = cur.next()!;
+    if (word === 'brport' || word === 'dev') dev = cur.expect();
+    else if (word === 'br') bridge = cur.expect();
+    else if (word === 'vni') {
+      const text = cur.expect();
+      const value = wholeUnsignedLong(text);
+      if (value === undefined || value >> 24n !== 0n || value === 0xffff_ffff_ffff_ffffn) throw invalidArgument('invalid VNI\n', text);
+    } else if (word === 'self') self = true;
+    else if (matches(word, 'master')) {
+      // the bridge layer's entry: none for burrow's devices
+    } else if (matches(word, 'vlan')) {
+      if (vlan >= 0) throw duplicateArgument('vlan', word);
+      vlan = Number.parseInt(cur.expect(), 10) || 0;
+    } else if (matches(word, 'dynamic')) dynamicOnly = true;
+    else {
+      const text = word === 'to' ? cur.expect() : word;
+      if (matches(text, 'help')) throw usage(FDB_USAGE);
+      if (addr !== undefined) throw duplicateArgument('to', text);
+      addr = text;
+    }
+  }
+  if ((dev === undefined && bridge === undefined) || addr === undefined) {
+    throw fatal('Device or master and address are required arguments.');
+  }
+  const mac = scanMac(addr);
+  if (mac === null) throw fatal(`Invalid mac address ${addr}`);
+  if (dev !== undefined && linkIndex(ctx.links, dev) === 0) throw noDevice(dev);
+  if (bridge !== undefined && linkIndex(ctx.links, bridge) === 0) throw fatal(`Cannot find bridge device "${bridge}"`);
+  // rtnl_fdb_get: a port is asked through its bridge unless `self`; burrow's devices are no bridge's ports.
+  if (dev !== undefined && !self) throw new UsageError('kernel', 'Error: Device is not a bridge port.', 254);
+  const name = dev ?? bridge!;
+  const client = await ctx.client();
+  let entries: FdbEntryInfo[];
+  try {
+    entries = await client.request({ op: 'fdb.list' });
+  } catch (error) {
+    if (error instanceof BurrowError) throw daemonUnreachable(error);
+    throw error;
+  }
+  const wanted = entries.find((e) => e.dev === name && e.mac === formatMacText(mac));
+  if (wanted === undefined) throw new UsageError('kernel', 'Error: Fdb entry not found.', 254);
+  if (dynamicOnly && wanted.state & NUD_PERMANENT) return ctx.options.json ? '[]\n' : '';
+  // vxlan_fdb_get answers with the entry's first remote.
+  return formatFdb([{ ...wanted, remotes: wanted.remotes.slice(0, 1) }], { ...ctx.options, links: ctx.links, filtered: false });
+}
+
+function formatMacText(mac: Uint8Array): string {
+  return [...mac].map((b) => b.toString(16).padStart(2, '0')).join(':');
+}
+
 /** `burrow fdb ARGS...`. */
 export async function runFdbCommand(args: readonly string[], ctx: FdbContext): Promise<string> {
   if (args.length === 0) return show([], ctx);
@@ -300,7 +361,8 @@ export async function runFdbCommand(args: readonly string[], ctx: FdbContext): P
   if (matches(command, 'replace')) return modify('replace', rest, ctx);
   if (matches(command, 'delete')) return modify('del', rest, ctx);
   if (matches(command, 'show') || matches(command, 'lst') || matches(command, 'list')) return show(rest, ctx);
-  if (matches(command, 'get') || matches(command, 'flush')) throw notImplemented(`fdb ${command} is not implemented yet; use fdb show and fdb del`);
+  if (matches(command, 'get')) return get(rest, ctx);
+  if (matches(command, 'flush')) throw notImplemented('fdb flush is not implemented yet; use fdb del');
   if (matches(command, 'help')) throw usage(FDB_USAGE);
   throw new UsageError('unknown', `Command "${command}" is unknown, try "${PROGRAM} fdb help".`, EXIT_USAGE);
 }

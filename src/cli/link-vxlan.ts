@@ -31,6 +31,7 @@ import {
   cannotFindDevice,
   daemonUnreachable,
   duplicateArgument,
+  duplicateValue,
   failure,
   familyAddressExpected,
   fatal,
@@ -96,7 +97,7 @@ function parseLinkWords(args: readonly string[], create: boolean): LinkRequest {
       req.up = true;
     } else if (word === 'name') {
       const name = cur.expect();
-      if (req.name !== undefined) throw duplicateArgument('name', name);
+      if (req.name !== undefined) throw duplicateValue('name', name);
       if (!validIfname(name)) throw invalidArgument('"name" not a valid ifname', name);
       req.name = name;
       req.dev ??= name;
@@ -109,13 +110,13 @@ function parseLinkWords(args: readonly string[], create: boolean): LinkRequest {
       req.address = text;
     } else if (matches(word, 'txqueuelen') || word === 'qlen' || matches(word, 'txqlen')) {
       const text = cur.expect();
-      if (req.txqlen !== undefined) throw duplicateArgument('txqueuelen', text);
+      if (req.txqlen !== undefined) throw duplicateValue('txqueuelen', text);
       const value = getInteger(text);
       if (value === undefined) throw invalidArgument('Invalid "txqueuelen" value\n', text);
       req.txqlen = value;
     } else if (word === 'mtu') {
       const text = cur.expect();
-      if (req.mtu !== undefined) throw duplicateArgument('mtu', text);
+      if (req.mtu !== undefined) throw duplicateValue('mtu', text);
       const value = getInteger(text);
       if (value === undefined) throw invalidArgument('Invalid "mtu" value\n', text);
       req.mtu = value;

@@ -68,6 +68,11 @@ export function duplicateArgument(key: string, arg: string): UsageError {
   return new UsageError('duparg', `Error: either "${key}" is duplicate, or "${arg}" is a garbage.`, EXIT_USAGE);
 }
 
+/** `duparg(key, arg)`: a keyword given twice. */
+export function duplicateValue(key: string, arg: string): UsageError {
+  return new UsageError('duparg', `Error: duplicate "${key}": "${arg}" is the second value.`, EXIT_USAGE);
+}
+
 /** `incomplete_command()`, thrown by `NEXT_ARG()` at the end of the line. */
 export function incompleteCommand(): UsageError {
   return new UsageError('incomplete', 'Command line is not complete. Try option "help"', EXIT_USAGE);

@@ -20,6 +20,8 @@ export interface Outcome {
 
 export interface ConformanceCase {
   args: string[];
+  /** The oracle: `ip` (the default) or `bridge` (for `burrow fdb`, `bridge fdb`). */
+  program?: 'ip' | 'bridge';
   /**
    * same: burrow prints exactly what `ip` prints (program name substituted).
    * daemon: a valid command; `ip` reaches the kernel, burrow must reach the daemon (before which nothing
@@ -44,6 +46,8 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 /** The source tree's root (this file runs from dist/test/conformance). */
 export const ROOT = path.resolve(here, '..', '..', '..');
 export const CASE_FILE = path.join(ROOT, 'test', 'conformance', 'tunnel-cases.json');
+/** `burrow link` against `ip link`, `burrow fdb` against `bridge fdb`. */
+export const LINK_CASE_FILE = path.join(ROOT, 'test', 'conformance', 'link-cases.json');
 export const BURROW = path.join(ROOT, 'bin', 'burrow');
 
 /** The stderr prefix of a burrow command that got as far as the daemon. */
@@ -51,18 +55,20 @@ export const DAEMON_STAGE = 'Cannot talk to the burrow daemon: ';
 
 /** ip's texts with its program name replaced by burrow's, and nothing else. */
 export function substituteProgramName(text: string): string {
-  return text.replace(/(^|[\s"])ip(?= (?:tunnel|tunl|-help|help)\b)/gm, '$1burrow');
+  return text
+    .replace(/(^|[\s"])ip(?= (?:tunnel|tunl|link|-help|help)\b)/gm, '$1burrow')
+    .replace(/(^|[\s"])bridge(?= fdb\b)/gm, '$1burrow');
 }
 
-export function readCases(): CaseFile {
-  return JSON.parse(fs.readFileSync(CASE_FILE, 'utf8')) as CaseFile;
+export function readCases(file = CASE_FILE): CaseFile {
+  return JSON.parse(fs.readFileSync(file, 'utf8')) as CaseFile;
 }
 
 /** One case per line, so that a change in behaviour is a one-line diff. */
-export function writeCases(file: CaseFile): void {
+export function writeCases(file: CaseFile, path_ = CASE_FILE): void {
   const lines = file.cases.map((c) => '    ' + JSON.stringify(c));
   fs.writeFileSync(
-    CASE_FILE,
+    path_,
     `{\n  "iproute2": ${JSON.stringify(file.iproute2)},\n  "cases": [\n${lines.join(',\n')}\n  ]\n}\n`,
   );
 }
@@ -91,8 +97,8 @@ export function ipAvailability(): { ip: boolean; netns: boolean; version: string
   return { ip: true, netns: !n.error && n.status === 0, version: v.stdout.trim() };
 }
 
-export async function runIp(args: string[], netns: boolean): Promise<Outcome> {
-  const o = netns ? await execute('unshare', ['--net', 'ip', ...args]) : await execute('ip', args);
+export async function runIp(args: string[], netns: boolean, program: 'ip' | 'bridge' = 'ip'): Promise<Outcome> {
+  const o = netns ? await execute('unshare', ['--net', program, ...args]) : await execute(program, args);
   return { exit: o.exit, stdout: substituteProgramName(o.stdout), stderr: substituteProgramName(o.stderr) };
 }
 
