@@ -45,6 +45,7 @@ class Wire {
         return engineEnd;
       },
       openSender: () => new SenderPort((packet) => wire.carry(host, packet)),
+      membership: () => {},
       route: (dst): VxlanRoute => (wire.hosts.has(dst) || (dst >>> 28) === 14 ? { kind: 'ok', source: host.address, mtu: host.mtu, hopLimit: 64, oif: 2 } : { kind: 'no-route' }),
       localPortRange: () => [32768, 60999],
       now: () => clock++,

@@ -40,6 +40,7 @@ import {
   type VxlanPath,
 } from '../tunnel/vxlan.js';
 import { ipv4SetFragmentUnchecked } from '../wire/ipv4.js';
+import { isMulticastIpv4 } from '../wire/address.js';
 import { BATCH_SIZE, sendFailure } from './engine.js';
 
 /** What the route to a remote is, as the daemon finds it (ip route get). */
@@ -51,6 +52,8 @@ export type VxlanRoute =
 export interface VxlanIo {
   /** A UDP socket bound to `port` on every local address. */
   openUdp(port: number): PacketPort;
+  /** Joins or leaves an IPv4 multicast group on `link` with a socket openUdp gave. */
+  membership(socket: PacketPort, group: number, link: number, join: boolean): void;
   /** A socket that sends complete IPv4 packets (burrow writes the header), bound to `link` if not 0. */
   openSender(link: number): PacketPort;
   /** The outer route to `dst`, from `local` if not 0, out of `link` if not 0. */
@@ -76,6 +79,8 @@ interface UdpPort {
   /** The devices on this port by VNI (up or not: the receive path checks). */
   readonly table: Map<number, VxlanDevice>;
   socket: PacketPort | null;
+  /** Multicast groups joined on the socket: `group@link` -> the devices that want it. */
+  readonly groups: Map<string, Set<VxlanDevice>>;
 }
 
 export class VxlanEngine {
@@ -117,7 +122,7 @@ export class VxlanEngine {
     const attachment: Attachment = { device, tap, pending: PacketBatch.forWriting(BATCH_SIZE) };
     this.attached.set(device, attachment);
     let port = this.ports.get(device.params.dstPort);
-    if (!port) this.ports.set(device.params.dstPort, (port = { table: new Map(), socket: null }));
+    if (!port) this.ports.set(device.params.dstPort, (port = { table: new Map(), socket: null, groups: new Map() }));
     port.table.set(device.params.vni, device);
     tap.onReadable(() => this.transmit(attachment));
     this.setUp(device, device.up);
@@ -179,6 +184,7 @@ export class VxlanEngine {
     const port = this.ports.get(udpPort);
     if (!port || this.closed) return;
     const wanted = [...port.table.values()].some((d) => d.up && this.attached.has(d));
+    if (!wanted) port.groups.clear();
     if (wanted && port.socket === null) {
       let socket: PacketPort;
       try {
@@ -193,6 +199,43 @@ export class VxlanEngine {
     } else if (!wanted && port.socket !== null) {
       port.socket.close();
       port.socket = null;
+    }
+    if (port.socket !== null) this.refreshGroups(port, port.socket);
+  }
+
+  /**
+   * vxlan_multicast_join / leave: a device with a `group` has it joined on its `dev` while it is up;
+   * devices sharing a group and device share the membership.
+   */
+  private refreshGroups(port: UdpPort, socket: PacketPort): void {
+    const wanted = new Map<string, Set<VxlanDevice>>();
+    for (const d of port.table.values()) {
+      if (!d.up || !this.attached.has(d) || !isMulticastIpv4(d.params.remote)) continue;
+      const key = `${d.params.remote}@${d.params.link}`;
+      if (!wanted.has(key)) wanted.set(key, new Set());
+      wanted.get(key)!.add(d);
+    }
+    for (const key of port.groups.keys()) {
+      if (wanted.has(key)) continue;
+      const [group, link] = key.split('@').map(Number);
+      try {
+        this.io.membership(socket, group, link, false);
+      } catch (error) {
+        this.io.warn(`vxlan: cannot leave group: ${(error as Error).message}`);
+      }
+      port.groups.delete(key);
+    }
+    for (const [key, devices] of wanted) {
+      if (!port.groups.has(key)) {
+        const [group, link] = key.split('@').map(Number);
+        try {
+          this.io.membership(socket, group, link, true);
+        } catch (error) {
+          this.io.warn(`vxlan: cannot join group: ${(error as Error).message}`);
+          continue;
+        }
+      }
+      port.groups.set(key, devices);
     }
   }
 

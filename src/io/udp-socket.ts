@@ -13,10 +13,12 @@ import {
   constants,
   getsockname,
   parseSockaddrIn,
+  setsockoptBuf,
   setsockoptInt,
   sockaddrIn,
   socket,
 } from './native/index.js';
+import os from 'node:os';
 
 export interface UdpOptions extends SocketOptions {
   /** Local IPv4 address, host order; 0 (the default) for any. */
@@ -26,6 +28,10 @@ export interface UdpOptions extends SocketOptions {
   /** SO_REUSEADDR. */
   reuseAddress?: boolean;
 }
+
+/** Linux's IP_ADD_MEMBERSHIP / IP_DROP_MEMBERSHIP (include/uapi/linux/in.h). */
+const IP_ADD_MEMBERSHIP = 35;
+const IP_DROP_MEMBERSHIP = 36;
 
 export class UdpSocket extends DatagramPort {
   readonly localAddress: number;
@@ -55,6 +61,20 @@ export class UdpSocket extends DatagramPort {
     }
     const text = `udp ${formatIpv4(local.addr)}:${local.port}`;
     return new UdpSocket(fd, text, local.addr, local.port);
+  }
+
+  /**
+   * Joins (or with `join` false, leaves) the IPv4 multicast `group` (host order) on interface
+   * `ifindex` (0: the one the route picks): IP_ADD_MEMBERSHIP with a struct ip_mreqn.
+   */
+  setMembership(group: number, ifindex: number, join = true): void {
+    const c = constants();
+    const mreqn = Buffer.alloc(12);
+    mreqn.writeUInt32BE(group >>> 0, 0);
+    mreqn.writeUInt32BE(0, 4);
+    if (os.endianness() === 'LE') mreqn.writeInt32LE(ifindex, 8);
+    else mreqn.writeInt32BE(ifindex, 8);
+    setsockoptBuf(this.fd, c.IPPROTO_IP, join ? IP_ADD_MEMBERSHIP : IP_DROP_MEMBERSHIP, mreqn);
   }
 }
 

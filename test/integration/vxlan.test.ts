@@ -177,6 +177,19 @@ describe('burrow vxlan with the kernel vxlan as its peer', { skip, concurrency: 
     });
   });
 
+  it('a multicast group: broadcasts go to the group (TTL 1), every member gets them, unicast follows learning', async () => {
+    const group = (ns: string) => ['id', '100', 'group', '239.1.1.1', 'local', UNDERLAY[ns], 'dev', 'eth0', 'dstport', '4789'];
+    await withDevices(lab, [[K1, group(K1)], [K2, group(K2)], [B, group(B)]], async () => {
+      const k2Before = await counters(lab, K2);
+      const lines = await capture(lab, SW, 'p2', `udp and dst host 239.1.1.1`, 1, () => pingOk(lab, B, OVERLAY[K1], ['-c', '3']));
+      assert.match(lines[0] ?? '', /ttl 1, .*proto UDP \(17\)/, lines.join('\n'));
+      assert.ok((await counters(lab, K2)).rx.packets > k2Before.rx.packets, 'K2, a member, got the ARP request');
+      await pingOk(lab, K1, OVERLAY[B], ['-c', '3']);
+      await pingOk(lab, K2, OVERLAY[B], ['-c', '3']);
+      assert.match(await burrowOk(lab, B, ['-d', 'link', 'show', 'vx0']), /vxlan id 100 group 239\.1\.1\.1 local 192\.168\.50\.2 dev eth0 /);
+    });
+  });
+
   it('ageing: a learned entry goes `ageing` seconds (at most 10 s more, as the kernel scans) after its last refresh', async () => {
     await withDevices(lab, [[K1, towards(K1, B)], [B, towards(B, K1, ['ageing', '3'])]], async () => {
       await pingOk(lab, K1, OVERLAY[B], ['-c', '1']);
