@@ -10,6 +10,7 @@
  * opens and closes with it, and going down flushes the dynamic entries), and address or route events
  * make the engine forget the outer routes it cached.
  */
+import fs from 'node:fs';
 import { BurrowError } from '../errors.js';
 import type { VxlanEngine, VxlanIo } from '../engine/vxlan.js';
 import { ifIndexToName } from '../io/native/index.js';
@@ -418,7 +419,35 @@ export function systemVxlanIo(nl: NetlinkHandle, log: Logger): VxlanIo {
       refresh();
       return range;
     },
+    neighbour: (ifindex, address) => arpNeighbour(ifindex, address),
     now: () => performance.now(),
     warn: (message) => log.error(message),
   };
+}
+
+/**
+ * The kernel's ARP table entry for `address` on device `ifindex`, from /proc/net/arp (the reader's
+ * namespace), when it is complete: what `proxy` answers with.
+ */
+function arpNeighbour(ifindex: number, address: number): Uint8Array | null {
+  let table: string;
+  try {
+    table = fs.readFileSync('/proc/net/arp', 'utf8');
+  } catch {
+    return null;
+  }
+  const name = (() => {
+    try {
+      return ifIndexToName(ifindex);
+    } catch {
+      return null;
+    }
+  })();
+  const ip = `${address >>> 24}.${(address >>> 16) & 255}.${(address >>> 8) & 255}.${address & 255}`;
+  for (const line of table.split('\n').slice(1)) {
+    const [entry, , flags, mac, , device] = line.trim().split(/\s+/);
+    // ATF_COM (0x2): the entry has a link-layer address.
+    if (entry === ip && device === name && (Number.parseInt(flags, 16) & 0x2) !== 0) return parseMac(mac);
+  }
+  return null;
 }

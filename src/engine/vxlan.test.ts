@@ -24,13 +24,15 @@ interface Host {
   /** Open UDP sockets by port: the wire's end of each. */
   sockets: Map<number, MemoryPort>;
   mtu: number;
+  /** The neighbour table `proxy` answers from: IPv4 address -> MAC. */
+  neighbours: Map<number, Uint8Array>;
 }
 
 class Wire {
   readonly hosts = new Map<number, Host>();
 
   host(address: string, mtu = 1500): Host {
-    const host: Host = { address: ip(address), engine: null as unknown as VxlanEngine, sent: [], sockets: new Map(), mtu };
+    const host: Host = { address: ip(address), engine: null as unknown as VxlanEngine, sent: [], sockets: new Map(), mtu, neighbours: new Map() };
     const wire = this;
     let clock = 0;
     const io: VxlanIo = {
@@ -46,6 +48,7 @@ class Wire {
       },
       openSender: () => new SenderPort((packet) => wire.carry(host, packet)),
       membership: () => {},
+      neighbour: (_ifindex, address) => host.neighbours.get(address) ?? null,
       route: (dst): VxlanRoute => (wire.hosts.has(dst) || (dst >>> 28) === 14 ? { kind: 'ok', source: host.address, mtu: host.mtu, hopLimit: 64, oif: 2 } : { kind: 'no-route' }),
       localPortRange: () => [32768, 60999],
       now: () => clock++,
@@ -253,4 +256,37 @@ test('vxlan engine: no FDB entry, and no route to a remote, are dropped and coun
   await settle();
   assert.equal(lost.device.drops.get('no-route'), 1);
   assert.equal(lost.device.stats.txCarrierErrors, 1);
+});
+
+test('vxlan engine: proxy answers ARP requests from the neighbour table and never sends ARP over the tunnel', async () => {
+  const wire = new Wire();
+  const a = wire.host('192.168.1.1');
+  const b = wire.host('192.168.1.2');
+  a.neighbours.set(ip('10.0.0.2'), Uint8Array.from([2, 0, 0, 0, 0, 0x0b]));
+  const va = vxlan(a, MAC_A, { remote: b.address, proxy: true });
+  const vb = vxlan(b, MAC_B, { remote: a.address });
+  const request = (target: string) => {
+    const arpBody = Buffer.alloc(28);
+    arpBody.writeUInt16BE(1, 0);
+    arpBody.writeUInt16BE(0x0800, 2);
+    arpBody[4] = 6;
+    arpBody[5] = 4;
+    arpBody.writeUInt16BE(1, 6);
+    Buffer.from('02000000000a', 'hex').copy(arpBody, 8);
+    arpBody.writeUInt32BE(ip('10.0.0.1'), 14);
+    arpBody.writeUInt32BE(ip(target), 24);
+    return ethernetFrame(BROADCAST, MAC_A, 0x0806, arpBody);
+  };
+  write(va.tap, [request('10.0.0.2'), request('10.0.0.9')]);
+  await settle();
+  const replies = read(va.tap);
+  assert.equal(replies.length, 1, 'the known neighbour is answered; the unknown one is not');
+  const r = replies[0];
+  assert.equal(r.length, 42);
+  assert.equal(r.subarray(0, 12).toString('hex'), '02000000000a' + '02000000000b');
+  assert.equal(r.readUInt16BE(20), 2, 'a reply');
+  assert.equal(r.readUInt32BE(28), ip('10.0.0.2'));
+  assert.equal(r.readUInt32BE(38), ip('10.0.0.1'));
+  assert.equal(read(vb.tap).length, 0, 'nothing crossed');
+  assert.equal(a.sent.length, 0);
 });

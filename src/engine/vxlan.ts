@@ -27,13 +27,16 @@ import { PacketBatch, type PacketPort } from '../io/port.js';
 import { countDrop, type DropReason } from '../tunnel/drop.js';
 import { HEADROOM } from '../tunnel/mode.js';
 import { emptyStats } from '../tunnel/stats.js';
-import { FDB_AGE_INTERVAL_MS, type FdbRemote } from '../tunnel/fdb.js';
+import { FDB_AGE_INTERVAL_MS, macKey, type FdbRemote } from '../tunnel/fdb.js';
+import { ETHERTYPE_ARP } from '../wire/numbers.js';
 import {
   encapsulateVxlan,
   flowHash,
   newVxlanDecapResult,
   newVxlanEncapResult,
+  proxyArpTarget,
   receiveVxlan,
+  writeProxyArpReply,
   vxlanDestination,
   vxlanSourcePort,
   type VxlanDevice,
@@ -60,6 +63,8 @@ export interface VxlanIo {
   route(dst: number, local: number, link: number): VxlanRoute;
   /** net.ipv4.ip_local_port_range: the source ports of `srcport 0 0`. */
   localPortRange(): readonly [number, number];
+  /** The MAC of a complete neighbour entry for IPv4 `address` on device `ifindex`, or null (`proxy`). */
+  neighbour(ifindex: number, address: number): Uint8Array | null;
   now(): number;
   /** Trouble that belongs to no packet (a port that could not be bound), for the log. */
   warn(message: string): void;
@@ -100,6 +105,8 @@ export class VxlanEngine {
   private readonly txCopies = new PacketBatch(BATCH_SIZE, SLOT_SIZE, HEADROOM, true);
   /** Inner bytes each output entry counts when sent (0 for fragments after the first). */
   private readonly outCounts = new Uint32Array(BATCH_SIZE);
+  /** One slot for the answers `proxy` writes into a device. */
+  private readonly reply = new PacketBatch(1, 128, 0);
   /** A one-entry view for sending entries whose remotes need different senders. */
   private readonly single = PacketBatch.forWriting(1);
   private readonly copyCounts = new Uint32Array(BATCH_SIZE);
@@ -278,6 +285,10 @@ export class VxlanEngine {
       for (let i = 0; i < n; i++) {
         const start = input.offsets[i];
         const length = input.lengths[i];
+        if (d.params.proxy && length >= 14 && ((input.data[start + 12] << 8) | input.data[start + 13]) === ETHERTYPE_ARP) {
+          this.proxyArp(a, input.data, start, length);
+          continue;
+        }
         const entry = vxlanDestination(d, input.data, start, length, now);
         if (typeof entry === 'string') {
           d.drop(entry);
@@ -354,6 +365,21 @@ export class VxlanEngine {
       ipv4SetFragmentUnchecked(this.txCopies.data, slot, 20 + size, id, at + size < total, at);
       this.queue(true, slot, 20 + size, remote, 0);
     }
+  }
+
+  /** arp_reduce: answers an ARP request from the neighbour table, into the device; never sends it on. */
+  private proxyArp(a: Attachment, data: Buffer, start: number, length: number): void {
+    const target = proxyArpTarget(data, start, length);
+    if (target < 0) return;
+    const mac = this.io.neighbour(a.device.ifindex, target);
+    if (mac === null) return;
+    // A neighbour the FDB places behind no remote is local to the bridge: the kernel lets it answer itself.
+    const entry = a.device.fdb.get(macKey(mac));
+    if (entry !== undefined && entry.remotes[0].ip === 0) return;
+    const out = this.reply;
+    out.count = 0;
+    out.push(0, writeProxyArpReply(data, start, mac, out.data, 0));
+    a.tap.writeBatch(out);
   }
 
   private queue(copy: boolean, offset: number, length: number, remote: FdbRemote, counted: number): void {

@@ -15,12 +15,13 @@
  */
 import { ipv4SetEcnCeUnchecked, writeIpv4Header } from '../wire/ipv4.js';
 import { ipv6SetEcnCeUnchecked } from '../wire/ipv6.js';
-import { ETHERTYPE_IPV4, ETHERTYPE_IPV6, ETHERTYPE_VLAN, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP } from '../wire/numbers.js';
+import { ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6, ETHERTYPE_VLAN, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP } from '../wire/numbers.js';
 import { ipv4PseudoHeaderSum } from '../wire/checksum.js';
 import { fillUdpChecksum, UDP_HEADER_LENGTH, writeUdpHeader } from '../wire/udp.js';
 import { VXLAN_FLAG_VNI, VXLAN_HEADER_LENGTH, writeVxlanHeader } from '../wire/vxlan.js';
-import { ETHERNET_HEADER_LENGTH } from '../wire/ethernet.js';
-import { isMulticastIpv4 } from '../wire/address.js';
+import { ETHERNET_HEADER_LENGTH, writeEthernetHeader } from '../wire/ethernet.js';
+import { isMulticastIpv4, readIpv4 } from '../wire/address.js';
+import { ARP_HARDWARE_ETHERNET, ARP_LENGTH, ARP_OP_REPLY, ARP_OP_REQUEST, emitArp } from '../wire/arp.js';
 import { BurrowError } from '../errors.js';
 import { countDrop, type DropReason } from './drop.js';
 import { Fdb, macKey, type FdbEntry, type FdbRemote } from './fdb.js';
@@ -369,6 +370,52 @@ export function vxlanDestination(
 ): FdbEntry | DropReason {
   if (length < ETHERNET_HEADER_LENGTH) return 'tx-malformed';
   return device.fdb.destination(bytes, start, now) ?? 'no-fdb-entry';
+}
+
+// ---- proxy (arp_reduce) -----------------------------------------------------------------------------
+
+/**
+ * With `proxy`, ARP never crosses the tunnel (arp_reduce): a request is answered from the device's
+ * neighbour table or dropped. The target address of a request that may be answered, or -1 when the
+ * frame is dropped unanswered (not an Ethernet/IPv4 request, or asking for loopback or multicast).
+ */
+export function proxyArpTarget(bytes: Uint8Array, start: number, length: number): number {
+  const arp = start + ETHERNET_HEADER_LENGTH;
+  if (length < ETHERNET_HEADER_LENGTH + ARP_LENGTH) return -1;
+  const ok =
+    ((bytes[arp] << 8) | bytes[arp + 1]) === ARP_HARDWARE_ETHERNET &&
+    ((bytes[arp + 2] << 8) | bytes[arp + 3]) === ETHERTYPE_IPV4 &&
+    bytes[arp + 4] === 6 &&
+    bytes[arp + 5] === 4 &&
+    ((bytes[arp + 6] << 8) | bytes[arp + 7]) === ARP_OP_REQUEST;
+  if (!ok) return -1;
+  const target = readIpv4(bytes, arp + 24);
+  if (target >>> 24 === 127 || isMulticastIpv4(target)) return -1;
+  return target;
+}
+
+/**
+ * arp_create(ARPOP_REPLY, ..., sip, dev, tip, sha, neighbour MAC, sha): the answer to the request at
+ * `bytes[start]`, from `mac`, written at `out[at]`; returns its length (42).
+ */
+export function writeProxyArpReply(bytes: Uint8Array, start: number, mac: Uint8Array, out: Uint8Array, at: number): number {
+  const arp = start + ETHERNET_HEADER_LENGTH;
+  const sha = arp + 8;
+  writeEthernetHeader(out, at, bytes, sha, mac, 0, ETHERTYPE_ARP);
+  return (
+    ETHERNET_HEADER_LENGTH +
+    emitArp(
+      {
+        operation: ARP_OP_REPLY,
+        senderMac: mac,
+        senderIp: readIpv4(bytes, arp + 24),
+        targetMac: bytes.subarray(sha, sha + 6),
+        targetIp: readIpv4(bytes, arp + 14),
+      },
+      out,
+      at + ETHERNET_HEADER_LENGTH,
+    )
+  );
 }
 
 // ---- receive ----------------------------------------------------------------------------------
