@@ -398,7 +398,7 @@ export function systemVxlanIo(nl: NetlinkHandle, log: Logger): VxlanIo {
     }
   };
   return {
-    openUdp: (port) => UdpSocket.open({ port }),
+    openUdp: (port) => UdpSocket.open({ port, receiveTos: true }),
     membership: (socket, group, link, join) => (socket as UdpSocket).setMembership(group, link, join),
     openSender: (link) => RawIpv4Socket.open({ protocol: 255, ...(link !== 0 ? { device: ifIndexToName(link) } : {}) }),
     route(dst, local, link) {

@@ -53,7 +53,7 @@ export type VxlanRoute =
 
 /** How the vxlan engine reaches the kernel; the daemon gives real sockets, tests give memory ports. */
 export interface VxlanIo {
-  /** A UDP socket bound to `port` on every local address. */
+  /** A UDP socket bound to `port` on every local address, reporting each datagram's TOS (`batch.tos`). */
   openUdp(port: number): PacketPort;
   /** Joins or leaves an IPv4 multicast group on `link` with a socket openUdp gave. */
   membership(socket: PacketPort, group: number, link: number, join: boolean): void;
@@ -449,7 +449,7 @@ export class VxlanEngine {
       const now = this.io.now();
       const data = input.data;
       for (let i = 0; i < n; i++) {
-        const reason = receiveVxlan(port.table, data, input.offsets[i], input.lengths[i], input.addrs[i], 0, now, result);
+        const reason = receiveVxlan(port.table, data, input.offsets[i], input.lengths[i], input.addrs[i], input.tos[i], now, result);
         const d = result.device;
         if (reason !== null) {
           if (d) d.drop(reason);

@@ -27,6 +27,8 @@ export interface UdpOptions extends SocketOptions {
   port?: number;
   /** SO_REUSEADDR. */
   reuseAddress?: boolean;
+  /** IP_RECVTOS: each read reports the datagram's IP TOS byte in `batch.tos` (vxlan's ECN). */
+  receiveTos?: boolean;
 }
 
 /** Linux's IP_ADD_MEMBERSHIP / IP_DROP_MEMBERSHIP (include/uapi/linux/in.h). */
@@ -51,6 +53,7 @@ export class UdpSocket extends DatagramPort {
     let local: { addr: number; port: number };
     try {
       if (options.reuseAddress) setsockoptInt(fd, c.SOL_SOCKET, c.SO_REUSEADDR, 1);
+      if (options.receiveTos) setsockoptInt(fd, c.IPPROTO_IP, c.IP_RECVTOS, 1);
       bind(fd, sockaddrIn(options.address ?? 0, options.port ?? 0));
       const name = Buffer.alloc(16);
       getsockname(fd, name);

@@ -51,12 +51,12 @@ async function withDevices(lab: Lab, devices: Array<[string, string[], { name?: 
   }
 }
 
-/** One frame of a UDP datagram to B's port 4789 from K1, with `payload` after the UDP header. */
-function udpTo(payload: Uint8Array, port = 4789): Uint8Array {
+/** One UDP datagram to B's port 4789 from K1, with `payload` after the UDP header and outer TOS `tos`. */
+function udpTo(payload: Uint8Array, port = 4789, tos = 0): Uint8Array {
   const packet = Buffer.alloc(28 + payload.length);
   packet.set(payload, 28);
   writeUdpHeader(packet, 20, 40000, port, 8 + payload.length);
-  writeIpv4Header(packet, 0, 0, packet.length, 0, false, 64, 17, parseIpv4Dotted(UNDERLAY[K1])!, parseIpv4Dotted(UNDERLAY[B])!);
+  writeIpv4Header(packet, 0, tos, packet.length, 0, false, 64, 17, parseIpv4Dotted(UNDERLAY[K1])!, parseIpv4Dotted(UNDERLAY[B])!);
   return packet;
 }
 
@@ -275,6 +275,7 @@ describe('burrow vxlan with the kernel vxlan as its peer', { skip, concurrency: 
         bad.push(udpTo(Buffer.concat([vxlanHeader(100), Buffer.alloc(10)]))); // inner frame truncated
         bad.push(udpTo(Buffer.concat([vxlanHeader(100), frame(0x0800, 10)]))); // inner IPv4 header truncated
         bad.push(udpTo(Buffer.concat([vxlanHeader(4242), frame(0x0800, 40)]))); // unknown VNI
+        if (i % 4 === 0) bad.push(udpTo(Buffer.concat([vxlanHeader(100), frame(0x0800, 40)]), 4789, 0x03)); // outer CE, inner Not-ECT
       }
       const before = await counters(lab, B);
       const uncharged = await unchargedDrops(lab);
@@ -287,7 +288,8 @@ describe('burrow vxlan with the kernel vxlan as its peer', { skip, concurrency: 
       assert.equal(moved('vxlan-reserved-bits'), 20);
       assert.equal(moved('inner-truncated'), 20);
       assert.equal(moved('inner-malformed'), 20);
-      assert.equal(after.rx.frame_errors! - before.rx.frame_errors!, 20, 'reserved bits count as frame errors, as the kernel counts them');
+      assert.equal(moved('ecn-ce-not-ect'), 5, 'RFC 6040: CE outside a Not-ECT inner packet is dropped');
+      assert.equal(after.rx.frame_errors! - before.rx.frame_errors!, 25, 'reserved bits and ECN count as frame errors, as the kernel counts them');
       assert.equal(after.rx.length_errors! - before.rx.length_errors!, 20);
       const now = await unchargedDrops(lab);
       for (const reason of ['vxlan-truncated', 'vxlan-bad-flags', 'vxlan-unknown-vni']) {
