@@ -231,6 +231,17 @@ async function modify(command: FdbCommand, args: readonly string[], ctx: FdbCont
   return '';
 }
 
+/** Every FDB entry of every burrow vxlan device (RTM_GETNEIGH dump). */
+async function listEntries(ctx: FdbContext): Promise<FdbEntryInfo[]> {
+  const client = await ctx.client();
+  try {
+    return await client.request({ op: 'fdb.list' });
+  } catch (error) {
+    if (error instanceof BurrowError) throw daemonUnreachable(error);
+    throw error;
+  }
+}
+
 /** state_a2n(). */
 function parseState(text: string): number | undefined {
   if (matches(text, 'permanent')) return NUD_PERMANENT;
@@ -272,14 +283,7 @@ async function show(args: readonly string[], ctx: FdbContext): Promise<string> {
   }
   const filterIndex = filterDev === undefined ? 0 : linkIndex(ctx.links, filterDev);
   if (filterDev !== undefined && filterIndex === 0) throw noDevice(filterDev);
-  const client = await ctx.client();
-  let entries: FdbEntryInfo[];
-  try {
-    entries = await client.request({ op: 'fdb.list' });
-  } catch (error) {
-    if (error instanceof BurrowError) throw daemonUnreachable(error);
-    throw error;
-  }
+  const entries = await listEntries(ctx);
   const shown = entries.filter(
     (e) =>
       // burrow's devices are no bridge's ports: a `br` filter leaves nothing, and none has a VLAN.
@@ -333,14 +337,7 @@ async function get(args: readonly string[], ctx: FdbContext): Promise<string> {
   // rtnl_fdb_get: a port is asked through its bridge unless `self`; burrow's devices are no bridge's ports.
   if (dev !== undefined && !self) throw new UsageError('kernel', 'Error: Device is not a bridge port.', 254);
   const name = dev ?? bridge!;
-  const client = await ctx.client();
-  let entries: FdbEntryInfo[];
-  try {
-    entries = await client.request({ op: 'fdb.list' });
-  } catch (error) {
-    if (error instanceof BurrowError) throw daemonUnreachable(error);
-    throw error;
-  }
+  const entries = await listEntries(ctx);
   const wanted = entries.find((e) => e.dev === name && e.mac === formatMacText(mac));
   if (wanted === undefined) throw new UsageError('kernel', 'Error: Fdb entry not found.', 254);
   if (dynamicOnly && wanted.state & NUD_PERMANENT) return ctx.options.json ? '[]\n' : '';

@@ -22,6 +22,7 @@ import { formatIpv4, getUnsigned, isMulticast, parseIpv4, parseIpv6, strtoul } f
 import { JsonWriter } from './json.js';
 import { linkIndex, linkName, type LinkTable } from './links.js';
 import type { GlobalOptions } from './options.js';
+import { dropsJson, statsJson } from './print.js';
 import {
   EXIT_NETLINK,
   LINK_USAGE,
@@ -706,41 +707,6 @@ function statsText(s: TunnelStats, level: number, carrierChanges: number, nl: st
   return t;
 }
 
-function statsJson(json: JsonWriter, s: TunnelStats, level: number): void {
-  const field = (key: string, value: number) => json.name(key).number(value);
-  json.name('stats64').startObject();
-  json.name('rx').startObject();
-  field('bytes', s.rxBytes);
-  field('packets', s.rxPackets);
-  field('errors', s.rxErrors);
-  field('dropped', s.rxDropped);
-  field('over_errors', 0);
-  field('multicast', s.multicast);
-  if (level > 1) {
-    field('length_errors', s.rxLengthErrors);
-    field('crc_errors', s.rxCrcErrors);
-    field('frame_errors', s.rxFrameErrors);
-    field('fifo_errors', s.rxFifoErrors);
-    field('missed_errors', 0);
-  }
-  json.endObject();
-  json.name('tx').startObject();
-  field('bytes', s.txBytes);
-  field('packets', s.txPackets);
-  field('errors', s.txErrors);
-  field('dropped', s.txDropped);
-  field('carrier_errors', s.txCarrierErrors);
-  field('collisions', s.collisions);
-  if (level > 1) {
-    field('aborted_errors', s.txAbortedErrors);
-    field('fifo_errors', s.txFifoErrors);
-    field('window_errors', 0);
-    field('heartbeat_errors', 0);
-  }
-  json.endObject();
-  json.endObject();
-}
-
 function operState(d: DeviceFacts): string {
   return d.operstate;
 }
@@ -806,9 +772,7 @@ function printLink(out: Out, info: LinkInfo, o: LinkPrintOptions, nl: string): v
 function dropsOf(out: Out, drops: Record<string, number>, nl: string): void {
   const reasons = Object.keys(drops).sort();
   if (out.json) {
-    out.json.name('drops').startObject();
-    for (const r of reasons) out.json.name(r).number(drops[r]);
-    out.json.endObject();
+    dropsJson(out.json, drops);
   } else if (reasons.length > 0) {
     out.raw(`${nl}    Drops: ${reasons.map((r) => `${r} ${drops[r]}`).join(', ')}`);
   }

@@ -26,7 +26,6 @@ import {
   PROGRAM,
   UsageError,
   daemonUnreachable,
-  notImplemented,
   unknownObject,
   usage,
 } from './usage-errors.js';

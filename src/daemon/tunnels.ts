@@ -23,6 +23,7 @@ import { defaultMtu, Tunnel } from '../tunnel/tunnel.js';
 import { isatapInterfaceId } from '../tunnel/sit.js';
 import type { Logger } from './log.js';
 import { saveState, type DaemonState } from './state.js';
+import { adoptEach, deviceExists, notOurs, reopenDevice } from './devices.js';
 
 export class TunnelService {
   private routeRefreshPending = false;
@@ -118,26 +119,12 @@ export class TunnelService {
    * when it is gone (the configuration is the user's; addresses and routes on a re-created device are not).
    */
   adopt(saved: readonly TunnelParams[]): void {
-    for (const params of saved) {
-      try {
-        this.adoptOne(params);
-      } catch (error) {
-        this.log.error(`could not adopt tunnel ${params.name}: ${(error as Error).message}`);
-      }
-    }
+    adoptEach(saved, 'tunnel', this.log, (params) => this.adoptOne(params));
     this.save();
   }
 
   private adoptOne(params: TunnelParams): void {
-    let device: TunDevice;
-    let recreated = false;
-    try {
-      device = TunDevice.attach(params.name);
-    } catch (error) {
-      if (!(error instanceof BurrowError && error.code === 'ENODEV')) throw error;
-      device = TunDevice.create(params.name, { persist: true });
-      recreated = true;
-    }
+    const { device, recreated } = reopenDevice(params.name);
     const tunnel = new Tunnel(params);
     const link = linkByName(this.nl, params.name);
     tunnel.ifindex = link.index;
@@ -294,7 +281,7 @@ export class TunnelService {
     const t = this.table.get(name);
     if (t) return t;
     // The kernel answers ENODEV for a missing device and EOPNOTSUPP for a device that is not a tunnel.
-    throw new BurrowError(this.deviceExists(name) ? 'EOPNOTSUPP' : 'ENODEV');
+    throw notOurs(this.nl, name);
   }
 
   private byIndex(index: number): Tunnel | undefined {
@@ -302,13 +289,7 @@ export class TunnelService {
   }
 
   private deviceExists(name: string): boolean {
-    try {
-      linkByName(this.nl, name);
-      return true;
-    } catch (error) {
-      if (error instanceof BurrowError && error.code === 'ENODEV') return false;
-      throw error;
-    }
+    return deviceExists(this.nl, name);
   }
 
   private save(): void {

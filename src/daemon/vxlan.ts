@@ -44,6 +44,7 @@ import {
 import { parseMac, formatMac } from '../wire/ethernet.js';
 import type { Logger } from './log.js';
 import { saveState, type DaemonState, type SavedVxlan } from './state.js';
+import { adoptEach, notOurs, reopenDevice } from './devices.js';
 
 const NLM_FLAGS: Record<Exclude<FdbCommand, 'del'>, number> = {
   add: NLM_F_CREATE | NLM_F_EXCL,
@@ -167,7 +168,7 @@ export class VxlanService {
   fdbModify(name: string, command: FdbCommand, request: FdbRequest): void {
     const device = this.devices.get(name);
     // Other devices take no fdb entries from burrow; the kernel says EOPNOTSUPP for devices without them.
-    if (!device) throw new BurrowError(this.deviceExists(name) ? 'EOPNOTSUPP' : 'ENODEV');
+    if (!device) throw notOurs(this.nl, name);
     const fdb = device.fdb;
     let refused;
     if (command === 'del') {
@@ -198,27 +199,13 @@ export class VxlanService {
 
   /** Takes over the devices of the state file: attaches to each TAP, or makes it again when gone. */
   adopt(saved: readonly SavedVxlan[]): void {
-    for (const s of saved) {
-      try {
-        this.adoptOne(s);
-      } catch (error) {
-        this.log.error(`could not adopt vxlan ${s.params.name}: ${(error as Error).message}`);
-      }
-    }
+    adoptEach(saved, 'vxlan', this.log, (s) => this.adoptOne(s));
     this.save();
   }
 
   private adoptOne(saved: SavedVxlan): void {
     const params = saved.params;
-    let tap: TunDevice;
-    let recreated = false;
-    try {
-      tap = TunDevice.attach(params.name, { kind: 'tap' });
-    } catch (error) {
-      if (!(error instanceof BurrowError && error.code === 'ENODEV')) throw error;
-      tap = TunDevice.create(params.name, { kind: 'tap', persist: true });
-      recreated = true;
-    }
+    const { device: tap, recreated } = reopenDevice(params.name, { kind: 'tap' });
     const device = new VxlanDevice(params);
     const link = linkByName(this.nl, params.name);
     device.ifindex = link.index;
@@ -299,22 +286,12 @@ export class VxlanService {
   private mustGet(name: string): VxlanDevice {
     const d = this.devices.get(name);
     if (d) return d;
-    throw new BurrowError(this.deviceExists(name) ? 'EOPNOTSUPP' : 'ENODEV');
+    throw notOurs(this.nl, name);
   }
 
   private byIndex(index: number): VxlanDevice | undefined {
     for (const d of this.devices.values()) if (d.ifindex === index) return d;
     return undefined;
-  }
-
-  private deviceExists(name: string): boolean {
-    try {
-      linkByName(this.nl, name);
-      return true;
-    } catch (error) {
-      if (error instanceof BurrowError && error.code === 'ENODEV') return false;
-      throw error;
-    }
   }
 
   private save(): void {

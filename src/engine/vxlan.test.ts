@@ -142,7 +142,8 @@ function arp(src: string): { bytes: Buffer; start: number; length: number } {
   return ethernetFrame(BROADCAST, src, 0x0806, Buffer.alloc(28, 1));
 }
 
-test('vxlan engine: a broadcast reaches the peer, which learns the sender; the unicast answer comes back', async () => {
+/** Hosts A and B, each with vx0 (VNI 100) pointing at the other, and A's ARP broadcast delivered. */
+async function pairAfterBroadcast(): Promise<{ a: Host; b: Host; va: ReturnType<typeof vxlan>; vb: ReturnType<typeof vxlan> }> {
   const wire = new Wire();
   const a = wire.host('192.168.1.1');
   const b = wire.host('192.168.1.2');
@@ -150,6 +151,11 @@ test('vxlan engine: a broadcast reaches the peer, which learns the sender; the u
   const vb = vxlan(b, MAC_B, { remote: a.address });
   write(va.tap, [arp(MAC_A)]);
   await settle();
+  return { a, b, va, vb };
+}
+
+test('vxlan engine: a broadcast reaches the peer, which learns the sender; the unicast answer comes back', async () => {
+  const { a, va, vb } = await pairAfterBroadcast();
   const got = read(vb.tap);
   assert.equal(got.length, 1);
   assert.equal(got[0].subarray(0, 6).toString('hex'), 'ffffffffffff');
@@ -203,13 +209,7 @@ test('vxlan engine: VNI mismatch passes nothing and is counted on the receiving 
 });
 
 test('vxlan engine: the socket closes when the last device on the port goes down; going down flushes learned entries', async () => {
-  const wire = new Wire();
-  const a = wire.host('192.168.1.1');
-  const b = wire.host('192.168.1.2');
-  const va = vxlan(a, MAC_A, { remote: b.address });
-  const vb = vxlan(b, MAC_B, { remote: a.address });
-  write(va.tap, [arp(MAC_A)]);
-  await settle();
+  const { b, vb } = await pairAfterBroadcast();
   assert.equal(vb.device.fdb.size, 2);
   b.engine.setUp(vb.device, false);
   assert.equal(b.sockets.size, 0);

@@ -45,6 +45,8 @@ import {
 import { ipv4SetFragmentUnchecked } from '../wire/ipv4.js';
 import { isMulticastIpv4 } from '../wire/address.js';
 import { BATCH_SIZE, sendFailure } from './engine.js';
+import { PendingWrites, Senders, writeReceived } from './loops.js';
+import { ETHERNET_HEADER_LENGTH } from '../wire/ethernet.js';
 
 /** What the route to a remote is, as the daemon finds it (ip route get). */
 export type VxlanRoute =
@@ -94,7 +96,7 @@ export class VxlanEngine {
   private readonly unchargedStats = emptyStats();
   private readonly attached = new Map<VxlanDevice, Attachment>();
   private readonly ports = new Map<number, UdpPort>();
-  private readonly senders = new Map<number, PacketPort>();
+  private readonly senders = new Senders((link) => this.io.openSender(link));
   /** link -> remote address -> route (or the drop it means), until routes or addresses change. */
   private readonly routes = new Map<number, Map<number, VxlanPath | DropReason>>();
   private readonly rxIn = new PacketBatch(BATCH_SIZE, SLOT_SIZE, 0, true);
@@ -112,7 +114,7 @@ export class VxlanEngine {
   private readonly copyCounts = new Uint32Array(BATCH_SIZE);
   private readonly encapResult = newVxlanEncapResult();
   private readonly decapResult = newVxlanDecapResult();
-  private readonly touched: Attachment[] = [];
+  private readonly pendingWrites = new PendingWrites<Attachment>((a) => this.flush(a));
   private readonly hashSeed = (Math.random() * 0x1_0000_0000) >>> 0;
   private fragmentId = 1 + Math.floor(Math.random() * 0xfffe);
   private ageingTimer: NodeJS.Timeout | null = null;
@@ -179,10 +181,9 @@ export class VxlanEngine {
     this.ageingTimer = null;
     for (const a of this.attached.values()) a.tap.close();
     for (const p of this.ports.values()) p.socket?.close();
-    for (const s of this.senders.values()) s.close();
+    this.senders.close();
     this.attached.clear();
     this.ports.clear();
-    this.senders.clear();
   }
 
   // ----- sockets ----------------------------------------------------------------------------------
@@ -247,12 +248,7 @@ export class VxlanEngine {
   }
 
   private sender(link: number): PacketPort {
-    let port = this.senders.get(link);
-    if (!port) {
-      port = this.io.openSender(link);
-      this.senders.set(link, port);
-    }
-    return port;
+    return this.senders.get(link);
   }
 
   /** The path to a remote, from the cache or asked of the daemon once (udp_tunnel_dst_lookup). */
@@ -458,34 +454,16 @@ export class VxlanEngine {
         }
         const a = d ? this.attached.get(d) : undefined;
         if (!a) continue;
-        if (a.pending.count === 0) {
-          a.pending.borrow(input);
-          this.touched.push(a);
-        }
-        a.pending.push(result.start, result.length);
-        if (a.pending.count === a.pending.capacity) this.flush(a);
+        this.pendingWrites.add(a, input, result.start, result.length);
       }
-      for (let k = 0; k < this.touched.length; k++) this.flush(this.touched[k]);
-      this.touched.length = 0;
+      this.pendingWrites.flushAll();
       if (n < input.capacity) return;
     }
   }
 
   /** Writes a device's pending frames into its TAP and counts them (bytes without the Ethernet header). */
   private flush(a: Attachment): void {
-    const batch = a.pending;
-    if (batch.count === 0) return;
-    a.tap.writeBatch(batch);
-    const stats = a.device.stats;
-    for (let k = 0; k < batch.count; k++) {
-      if (batch.errors[k] === 0) {
-        stats.rxPackets++;
-        stats.rxBytes += batch.lengths[k] - 14;
-      } else {
-        a.device.drop('rx-device-error');
-      }
-    }
-    batch.count = 0;
+    writeReceived(a.tap, a.pending, a.device.stats, (reason) => a.device.drop(reason), ETHERNET_HEADER_LENGTH);
   }
 
   // ----- ageing -----------------------------------------------------------------------------------

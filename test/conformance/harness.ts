@@ -6,6 +6,7 @@
  * a kernel that has the tunnel drivers creates nothing on the host. burrow runs with the daemon
  * unreachable: BURROW_AUTOSTART=0 and an empty BURROW_RUN_DIR.
  */
+import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -113,4 +114,39 @@ export function runBurrow(args: string[]): Promise<Outcome> {
 export function cleanUp(): void {
   if (runDir !== undefined) fs.rmSync(runDir, { recursive: true, force: true });
   runDir = undefined;
+}
+
+/** What "valid input" means for one object: how far burrow got, and what the oracle's kernel said. */
+export interface ValidInputRules {
+  /** Checks that burrow, with no daemon to talk to, got as far as the daemon. */
+  reachedDaemon(burrow: Outcome, recorded: Outcome): void;
+  /** Whether the oracle's outcome shows that its parser took the input (the kernel may still refuse). */
+  oracleTook(oracle: Outcome): boolean;
+}
+
+/**
+ * One conformance case: burrow's outcome against the recorded one (same, daemon or differs), then the
+ * oracle on this machine against the recording, so that an iproute2 upgrade shows up as a failure.
+ */
+export async function checkCase(
+  c: ConformanceCase,
+  file: CaseFile,
+  availability: { ip: boolean; netns: boolean; version: string },
+  t: { diagnostic(message: string): void },
+  rules: ValidInputRules,
+): Promise<void> {
+  const burrow = await runBurrow(c.args);
+  if (c.expect === 'same') assert.deepEqual(burrow, c.ip);
+  else if (c.expect === 'daemon') rules.reachedDaemon(burrow, c.ip!);
+  else assert.deepEqual(burrow, c.burrow);
+
+  if (!availability.ip) {
+    t.diagnostic('needs iproute2 (`ip`, `bridge`) to check the recorded expectation');
+    return;
+  }
+  const oracle = await runIp(c.args, availability.netns, c.program ?? 'ip');
+  if (c.expect === 'daemon') assert.ok(rules.oracleTook(oracle), `the oracle refused valid input: ${oracle.stderr}`);
+  else if (availability.version === file.iproute2) {
+    assert.deepEqual(oracle, c.ip, 'the iproute2 on this machine no longer prints what was recorded');
+  }
 }

@@ -11,16 +11,7 @@
 import assert from 'node:assert/strict';
 import os from 'node:os';
 import { after, describe, it } from 'node:test';
-import {
-  DAEMON_STAGE,
-  LINK_CASE_FILE,
-  cleanUp,
-  ipAvailability,
-  readCases,
-  runBurrow,
-  runIp,
-  type ConformanceCase,
-} from './harness.js';
+import { DAEMON_STAGE, LINK_CASE_FILE, checkCase, cleanUp, ipAvailability, readCases, type ConformanceCase } from './harness.js';
 
 const file = readCases(LINK_CASE_FILE);
 const availability = ipAvailability();
@@ -36,31 +27,19 @@ describe('burrow link and fdb conform to ip link and bridge fdb', { concurrency:
   });
 
   for (const c of file.cases) {
-    it(title(c), async (t) => {
-      const burrow = await runBurrow(c.args);
-      if (c.expect === 'same') {
-        assert.deepEqual(burrow, c.ip);
-      } else if (c.expect === 'daemon') {
-        assert.equal(burrow.stdout, '');
-        const at = burrow.stderr.lastIndexOf(DAEMON_STAGE);
-        assert.ok(at >= 0 && burrow.stderr.indexOf('\n', at) === burrow.stderr.length - 1, `did not reach the daemon stage: ${JSON.stringify(burrow.stderr)}`);
-        assert.equal(burrow.stderr.slice(0, at), c.ip!.stderr.split('\n').filter((l) => !/^(Error|RTNETLINK)/.test(l)).join('\n'), 'warnings as the oracle printed them');
-        assert.equal(burrow.exit, 1);
-      } else {
-        assert.deepEqual(burrow, c.burrow);
-      }
-
-      if (!availability.ip) {
-        t.diagnostic('needs iproute2 (`ip`, `bridge`) to check the recorded expectation');
-        return;
-      }
-      const oracle = await runIp(c.args, availability.netns, c.program ?? 'ip');
-      if (c.expect === 'daemon') {
-        // What the kernel answers depends on the devices there (lo only); only check the parser passed it.
-        assert.ok(oracle.exit === 0 || /^(Error: |RTNETLINK answers: )/m.test(oracle.stderr), `the oracle refused valid input: ${oracle.stderr}`);
-      } else if (availability.version === file.iproute2) {
-        assert.deepEqual(oracle, c.ip, 'the iproute2 on this machine no longer prints what was recorded');
-      }
-    });
+    it(title(c), (t) =>
+      checkCase(c, file, availability, t, {
+        reachedDaemon: (burrow, recorded) => {
+          assert.equal(burrow.stdout, '');
+          const at = burrow.stderr.lastIndexOf(DAEMON_STAGE);
+          assert.ok(at >= 0 && burrow.stderr.indexOf('\n', at) === burrow.stderr.length - 1, `did not reach the daemon stage: ${JSON.stringify(burrow.stderr)}`);
+          const warnings = recorded.stderr.split('\n').filter((l) => !/^(Error|RTNETLINK)/.test(l)).join('\n');
+          assert.equal(burrow.stderr.slice(0, at), warnings, 'warnings as the oracle printed them');
+          assert.equal(burrow.exit, 1);
+        },
+        // What the kernel answers depends on the devices there (lo only); only check the parser took it.
+        oracleTook: (oracle) => oracle.exit === 0 || /^(Error: |RTNETLINK answers: )/m.test(oracle.stderr),
+      }),
+    );
   }
 });

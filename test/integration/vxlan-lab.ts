@@ -19,9 +19,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Lab } from '../../src/lab/netns.js';
 import { buildTopology, type TopologySpec } from '../../src/lab/topology.js';
-import { inNetns } from '../../src/io/native/index.js';
-import { PacketBatch } from '../../src/io/port.js';
-import { RawIpv4Socket } from '../../src/io/raw-socket.js';
+import { burrowOk, inject, ping, type PingResult } from './tunnel-lab.js';
+
+export { burrowOk, inject, ping };
 
 export const K1 = 'k1';
 export const B = 'b';
@@ -55,12 +55,6 @@ export async function vxlanLab(): Promise<Lab> {
   // finish them on transmit; `tx off` makes the kernel hosts' veths do the same (see README).
   for (const ns of [K1, K2]) await lab.run(ns, ['ethtool', '-K', 'eth0', 'tx', 'off']);
   return lab;
-}
-
-export async function burrowOk(lab: Lab, ns: string, args: string[]): Promise<string> {
-  const r = await lab.burrow(ns, args);
-  assert.equal(r.code, 0, `burrow ${args.join(' ')} in ${ns}: exit ${r.code}\n${r.stderr}`);
-  return r.stdout;
 }
 
 /**
@@ -106,18 +100,6 @@ export async function unchargedDrops(lab: Lab, ns = B): Promise<Record<string, n
   return Object.fromEntries([...status.matchAll(/^drop ([a-z0-9-]+): (\d+)$/gm)].map((m) => [m[1], Number(m[2])]));
 }
 
-export interface PingResult {
-  transmitted: number;
-  received: number;
-  output: string;
-}
-
-export async function ping(lab: Lab, ns: string, target: string, args: string[] = []): Promise<PingResult> {
-  const r = await lab.exec(ns, ['ping', '-c', '5', '-i', '0.05', '-W', '1', ...args, target], { timeoutMs: 30_000 });
-  const m = /(\d+) packets transmitted, (\d+) received/.exec(r.stdout);
-  return { transmitted: m ? Number(m[1]) : 0, received: m ? Number(m[2]) : 0, output: r.stdout + r.stderr };
-}
-
 /** A ping that must get every answer. */
 export async function pingOk(lab: Lab, ns: string, target: string, args: string[] = []): Promise<PingResult> {
   const r = await ping(lab, ns, target, args);
@@ -149,29 +131,6 @@ export async function tcpTransfer(lab: Lab, from: string, to: string, bytes: num
   const exit = await server.wait(30_000);
   assert.equal(exit.code, 0, server.stderr);
   return { sent: client.stdout.trim(), received: server.stdout.replace('listening\n', '').trim() };
-}
-
-/** Sends complete IPv4 packets from a raw socket inside namespace `ns`. */
-export function inject(lab: Lab, ns: string, packets: Uint8Array[]): number {
-  return inNetns(`/run/netns/${lab.nsName(ns)}`, () => {
-    const socket = RawIpv4Socket.open({ protocol: 255 });
-    try {
-      let sent = 0;
-      const batch = new PacketBatch(64, 2048, 0);
-      for (let i = 0; i < packets.length; i += 64) {
-        batch.count = 0;
-        for (const p of packets.slice(i, i + 64)) {
-          const at = batch.slotStart(batch.count);
-          batch.data.set(p, at);
-          batch.push(at, p.length, ((p[16] << 24) | (p[17] << 16) | (p[18] << 8) | p[19]) >>> 0);
-        }
-        sent += socket.writeBatch(batch);
-      }
-      return sent;
-    } finally {
-      socket.close();
-    }
-  });
 }
 
 export async function waitFor(what: string, probe: () => Promise<boolean>, timeoutMs = 20_000, stepMs = 250): Promise<number> {
