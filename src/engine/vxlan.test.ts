@@ -218,7 +218,7 @@ test('vxlan engine: the socket closes when the last device on the port goes down
   assert.equal(b.sockets.size, 1);
 });
 
-test('vxlan engine: an outer packet over the path MTU is fragmented when DF is clear, dropped as too big when set', async () => {
+test('vxlan engine: an outer packet over the path MTU is fragmented when DF is clear, dropped as too big when set; the sender hears of the MTU', async () => {
   const wire = new Wire();
   const a = wire.host('192.168.1.1');
   wire.host('192.168.1.2');
@@ -235,6 +235,16 @@ test('vxlan engine: an outer packet over the path MTU is fragmented when DF is c
   assert.equal(second.readUInt16BE(6), 1480 / 8, 'last fragment at 1480');
   for (const f of [first, second]) assert.equal(internetChecksum(f, 0, 20), 0);
   assert.equal(va.device.stats.txPackets, 1);
+  // skb_tunnel_check_pmtu: the sender hears of the 1450 the path allows, from the frame's destination.
+  const [notice] = read(va.tap);
+  assert.ok(notice, 'frag-needed went into the TAP');
+  assert.equal(notice.subarray(0, 12).toString('hex'), MAC_A.replace(/:/g, '') + MAC_B.replace(/:/g, ''));
+  assert.deepEqual([notice[14 + 9], notice[34], notice[35], notice.readUInt16BE(34 + 6)], [1, 3, 4, 1450]);
+  assert.equal(notice.readUInt32BE(14 + 12), ip('10.0.0.2'));
+  assert.equal(notice.readUInt32BE(14 + 16), ip('10.0.0.1'));
+  write(va.tap, [ipv4EchoFrame(MAC_B, MAC_A, '10.0.0.1', '10.0.0.2', { payload: 1422 })]);
+  await settle();
+  assert.equal(read(va.tap).length, 0, 'a frame that fits tells nothing');
 
   const vd = vxlan(a, '02:00:00:00:00:0d', { remote: ip('192.168.1.2'), vni: 7, df: 'set', name: 'vx1' });
   write(vd.tap, [ipv4EchoFrame(MAC_B, '02:00:00:00:00:0d', '10.0.0.1', '10.0.0.2', { payload: 1472 })]);

@@ -7,6 +7,8 @@
  *   2. the destination MAC picks an FDB entry (else the default entry, else the frame is dropped);
  *      every remote of it gets one copy (head-end replication): the first in place, the others copied;
  *   3. for each copy the outer route (cached per remote) gives the source address, MTU and hop limit;
+ *      a frame too big for that MTU less 50 also tells its sender the MTU (frag-needed or Packet Too Big
+ *      into the TAP, where the kernel lowers the sender's path MTU: skb_tunnel_check_pmtu);
  *      the outer IPv4, UDP and VXLAN headers go in front; an outer packet over the route's MTU is
  *      fragmented when DF is clear (as the kernel's IP output does) and dropped as too big when set;
  *   4. the outer packets go out in batches on a raw IPPROTO_RAW socket (burrow writes the IPv4 and UDP
@@ -39,6 +41,9 @@ import {
   writeProxyArpReply,
   vxlanDestination,
   vxlanSourcePort,
+  writeVxlanPmtuNotice,
+  VXLAN_OVERHEAD,
+  VXLAN_PMTU_NOTICE_MAX,
   type VxlanDevice,
   type VxlanPath,
 } from '../tunnel/vxlan.js';
@@ -107,6 +112,8 @@ export class VxlanEngine {
   private readonly txCopies = new PacketBatch(BATCH_SIZE, SLOT_SIZE, HEADROOM, true);
   /** Inner bytes each output entry counts when sent (0 for fragments after the first). */
   private readonly outCounts = new Uint32Array(BATCH_SIZE);
+  /** One slot for the path MTU notices written into a device. */
+  private readonly notice = new PacketBatch(1, VXLAN_PMTU_NOTICE_MAX, 0);
   /** One slot for the answers `proxy` writes into a device. */
   private readonly reply = new PacketBatch(1, 128, 0);
   /** A one-entry view for sending entries whose remotes need different senders. */
@@ -305,6 +312,7 @@ export class VxlanEngine {
           }
           if (inPlace) {
             inPlace = false;
+            this.pmtuNotice(a, input.data, start, length, path);
             this.emit(d, input, start, length, remote, path, sourcePort, false);
           } else {
             if (this.txCopies.count === this.txCopies.capacity) this.flushCopies(d);
@@ -361,6 +369,20 @@ export class VxlanEngine {
       ipv4SetFragmentUnchecked(this.txCopies.data, slot, 20 + size, id, at + size < total, at);
       this.queue(true, slot, 20 + size, remote, 0);
     }
+  }
+
+  /**
+   * skb_tunnel_check_pmtu: a frame whose IP packet is larger than the path to its (first) remote allows
+   * tells its sender the MTU, with frag-needed or Packet Too Big written into the TAP; it is sent anyway.
+   */
+  private pmtuNotice(a: Attachment, data: Buffer, start: number, length: number, path: VxlanPath): void {
+    if (length - ETHERNET_HEADER_LENGTH <= path.mtu - VXLAN_OVERHEAD) return;
+    const out = this.notice;
+    out.count = 0;
+    const n = writeVxlanPmtuNotice(data, start, length, path.mtu, out.data, 0);
+    if (n === 0) return;
+    out.push(0, n);
+    a.tap.writeBatch(out);
   }
 
   /** arp_reduce: answers an ARP request from the neighbour table, into the device; never sends it on. */

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { internetChecksum, ipv4PseudoHeaderSum } from '../wire/checksum.js';
 import { countDrop } from './drop.js';
 import { macKey, NLM_F_CREATE, NLM_F_EXCL, NTF_SELF, NUD_NOARP, NUD_PERMANENT, type FdbRemote } from './fdb.js';
-import { ethernetFrame, ip, ipv4EchoFrame } from './test-helpers.js';
+import { ethernetFrame, ip, ipv4EchoFrame, ipv6Packet } from './test-helpers.js';
 import {
   defaultVxlanParams,
   encapsulateVxlan,
@@ -15,6 +15,8 @@ import {
   vxlanDefaultMtu,
   vxlanDestination,
   vxlanSourcePort,
+  VXLAN_PMTU_NOTICE_MAX,
+  writeVxlanPmtuNotice,
   type VxlanParams,
   type VxlanPath,
 } from './vxlan.js';
@@ -248,4 +250,47 @@ test('vxlan receive: never throws on arbitrary bytes', () => {
     if (len > 6 && n % 3 === 0) p.set([0, 0, 100], 4);
     receiveVxlan(new Map([[100, d]]), p, 0, len, ip(B), 0, 0, out);
   }
+});
+
+test('vxlan PMTU notice: frag-needed as iptunnel_pmtud_build_icmp writes it, only for packets over the path MTU less 50', () => {
+  const out = Buffer.alloc(VXLAN_PMTU_NOTICE_MAX);
+  const frame = (payload: number, options: Parameters<typeof ipv4EchoFrame>[4] = {}) =>
+    ipv4EchoFrame(MAC_B, MAC_A, '10.0.0.1', '10.0.0.2', { payload, ttl: 61, ...options });
+  const fits = frame(1422);
+  assert.equal(writeVxlanPmtuNotice(fits.bytes, fits.start, fits.length, 1500, out, 0), 0, '1450 fits');
+  const big = frame(1472);
+  const n = writeVxlanPmtuNotice(big.bytes, big.start, big.length, 1500, out, 0);
+  assert.equal(n, 14 + 576, 'the quote is cut to 576 bytes of IPv4');
+  assert.equal(out.subarray(0, 6).toString('hex'), MAC_A.replace(/:/g, ''), 'back to the sender');
+  assert.equal(out.subarray(6, 12).toString('hex'), MAC_B.replace(/:/g, ''), 'from the destination');
+  assert.equal(out.readUInt16BE(12), 0x0800);
+  const ipv4 = out.subarray(14, n);
+  assert.deepEqual([ipv4[1], ipv4.readUInt16BE(4), ipv4.readUInt16BE(6), ipv4[8], ipv4[9]], [0, 0, 0x4000, 61, 1], 'TOS 0, ID 0, DF, its TTL, ICMP');
+  assert.equal(ipv4.readUInt32BE(12), ip('10.0.0.2'));
+  assert.equal(ipv4.readUInt32BE(16), ip('10.0.0.1'));
+  assert.equal(internetChecksum(ipv4, 0, 20), 0);
+  assert.deepEqual([ipv4[20], ipv4[21], ipv4.readUInt16BE(26)], [3, 4, 1450]);
+  assert.equal(internetChecksum(ipv4, 20, n - 14 - 20), 0);
+  assert.deepEqual(ipv4.subarray(28, 48), big.bytes.subarray(big.start + 14, big.start + 34), 'quotes the packet');
+  assert.equal(writeVxlanPmtuNotice(big.bytes, big.start, big.length, 1400, out, 0) > 0, true, 'a smaller path');
+  assert.equal(writeVxlanPmtuNotice(big.bytes, big.start, big.length, 600, out, 0), 0, 'no frag-needed under 576');
+
+  const cases: Array<[string, { bytes: Buffer; start: number; length: number }]> = [
+    ['to a broadcast address', ipv4EchoFrame(MAC_B, MAC_A, '10.0.0.1', '255.255.255.255', { payload: 1472 })],
+    ['from a multicast address', ipv4EchoFrame(MAC_B, MAC_A, '224.0.0.1', '10.0.0.2', { payload: 1472 })],
+    ['not IP', ethernetFrame(MAC_B, MAC_A, 0x88b5, Buffer.alloc(1500))],
+  ];
+  for (const [name, f] of cases) assert.equal(writeVxlanPmtuNotice(f.bytes, f.start, f.length, 1500, out, 0), 0, name);
+
+  const src = Buffer.from('20010db8000000000000000000000001', 'hex');
+  const dst = Buffer.from('20010db8000000000000000000000002', 'hex');
+  const p6 = ipv6Packet(src, dst, { payload: 1460, hopLimit: 33 });
+  const f6 = ethernetFrame(MAC_B, MAC_A, 0x86dd, p6.bytes.subarray(p6.start, p6.start + p6.length));
+  const m = writeVxlanPmtuNotice(f6.bytes, f6.start, f6.length, 1500, out, 0);
+  assert.equal(m, 14 + 1280, 'Packet Too Big cut to 1280 bytes');
+  assert.equal(out.readUInt16BE(12), 0x86dd);
+  assert.equal(out[14 + 7], 33, 'its hop limit');
+  assert.deepEqual([out.subarray(14 + 8, 14 + 24), out.subarray(14 + 24, 14 + 40)], [dst, src]);
+  assert.deepEqual([out[54], out[55], out.readUInt32BE(58)], [2, 0, 1450]);
+  assert.equal(writeVxlanPmtuNotice(f6.bytes, f6.start, f6.length, 1320, out, 0), 0, 'no Packet Too Big under 1280');
 });

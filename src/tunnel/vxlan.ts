@@ -15,12 +15,26 @@
  */
 import { ipv4SetEcnCeUnchecked, writeIpv4Header } from '../wire/ipv4.js';
 import { ipv6SetEcnCeUnchecked } from '../wire/ipv6.js';
-import { ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6, ETHERTYPE_VLAN, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP } from '../wire/numbers.js';
+import {
+  ETHERTYPE_ARP,
+  ETHERTYPE_IPV4,
+  ETHERTYPE_IPV6,
+  ETHERTYPE_VLAN,
+  ICMP_DEST_UNREACH,
+  ICMP_FRAG_NEEDED,
+  ICMPV6_PACKET_TOO_BIG,
+  IPPROTO_ICMP,
+  IPPROTO_TCP,
+  IPPROTO_UDP,
+} from '../wire/numbers.js';
+import { buildIcmpError, icmpErrorPermitted } from '../wire/icmp.js';
+import { buildIcmpv6Error, icmpv6ErrorPermitted } from '../wire/icmpv6.js';
+import { IPV6_MIN_MTU } from '../wire/ipv6.js';
 import { ipv4PseudoHeaderSum } from '../wire/checksum.js';
 import { fillUdpChecksum, UDP_HEADER_LENGTH, writeUdpHeader } from '../wire/udp.js';
 import { VXLAN_FLAG_VNI, VXLAN_HEADER_LENGTH, writeVxlanHeader } from '../wire/vxlan.js';
 import { ETHERNET_HEADER_LENGTH, writeEthernetHeader } from '../wire/ethernet.js';
-import { isMulticastIpv4, readIpv4 } from '../wire/address.js';
+import { isLoopbackIpv6, isMulticastIpv4, readIpv4 } from '../wire/address.js';
 import { ARP_HARDWARE_ETHERNET, ARP_LENGTH, ARP_OP_REPLY, ARP_OP_REQUEST, emitArp } from '../wire/arp.js';
 import { BurrowError } from '../errors.js';
 import { countDrop, type DropReason } from './drop.js';
@@ -416,6 +430,49 @@ export function writeProxyArpReply(bytes: Uint8Array, start: number, mac: Uint8A
       at + ETHERNET_HEADER_LENGTH,
     )
   );
+}
+
+// ---- path MTU (skb_tunnel_check_pmtu) -------------------------------------------------------------
+
+/** The most a PMTU notice can take: Ethernet + IPv6 + ICMPv6 + the 1232-byte quote. */
+export const VXLAN_PMTU_NOTICE_MAX = ETHERNET_HEADER_LENGTH + IPV6_MIN_MTU;
+
+/**
+ * skb_tunnel_check_pmtu: when the frame's IP packet is larger than the outer path MTU less the 50 bytes
+ * of VXLAN over IPv4, the kernel lowers its sender's path MTU to that size: a local sender's route
+ * directly, a sender behind a bridge with frag-needed or Packet Too Big (iptunnel_pmtud_build_icmp*).
+ * burrow cannot reach the route of a local socket, so it tells both kinds of sender the same way:
+ * writes into `out[at..]` the message as the kernel builds it (from the frame's destination to its
+ * source, ICMP over IPv4 with TOS 0, DF, ID 0 and the packet's own TTL; ICMPv6 with its hop limit;
+ * the quote cut to 576 or 1280 bytes) and returns its length. 0 when the frame fits, is not untagged
+ * IPv4 or IPv6, or the message is not due (an ICMP error, a non-first fragment, a multicast or
+ * unspecified source, an MTU under 576 / 1280). The frame is sent all the same, as the kernel sends a
+ * local sender's; `out` must not be `bytes` and needs VXLAN_PMTU_NOTICE_MAX bytes.
+ */
+export function writeVxlanPmtuNotice(bytes: Uint8Array, start: number, length: number, pathMtu: number, out: Uint8Array, at: number): number {
+  const mtu = pathMtu - VXLAN_OVERHEAD;
+  const packet = length - ETHERNET_HEADER_LENGTH;
+  if (packet <= mtu) return 0;
+  const type = (bytes[start + 12] << 8) | bytes[start + 13];
+  const ip = start + ETHERNET_HEADER_LENGTH;
+  const l3 = at + ETHERNET_HEADER_LENGTH;
+  let written: number;
+  if (type === ETHERTYPE_IPV4) {
+    if (mtu < 576 || !icmpErrorPermitted(bytes, ip, packet)) return 0;
+    const source = readIpv4(bytes, ip + 12);
+    const destination = readIpv4(bytes, ip + 16);
+    const ttl = bytes[ip + 8];
+    written = buildIcmpError(out, l3, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, mtu, destination, source, bytes, ip, packet, 0, ttl);
+    writeIpv4Header(out, l3, 0, written, 0, true, ttl, IPPROTO_ICMP, destination, source);
+  } else if (type === ETHERTYPE_IPV6) {
+    if (mtu < IPV6_MIN_MTU || !icmpv6ErrorPermitted(bytes, ip, packet, ICMPV6_PACKET_TOO_BIG)) return 0;
+    if (isLoopbackIpv6(bytes, ip + 8)) return 0;
+    written = buildIcmpv6Error(out, l3, ICMPV6_PACKET_TOO_BIG, 0, mtu, bytes, ip + 24, bytes, ip + 8, bytes, ip, packet, bytes[ip + 7]);
+  } else {
+    return 0;
+  }
+  writeEthernetHeader(out, at, bytes, start + 6, bytes, start, type);
+  return ETHERNET_HEADER_LENGTH + written;
 }
 
 // ---- receive ----------------------------------------------------------------------------------

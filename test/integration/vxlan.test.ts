@@ -101,6 +101,41 @@ describe('burrow vxlan with the kernel vxlan as its peer', { skip, concurrency: 
     });
   });
 
+  it('without dev: MTU 1500; a full-size frame crosses as outer fragments and lowers the path MTU to 1450, as the kernel does', async () => {
+    const noDev = (ns: string, peer: string) => ['id', '100', 'remote', UNDERLAY[peer], 'local', UNDERLAY[ns], 'dstport', '4789'];
+    await withDevices(lab, [[K1, noDev(K1, B)], [B, noDev(B, K1)]], async () => {
+      assert.match(await lab.ip(B, ['link', 'show', 'vx0']), /mtu 1500 /);
+      await pingOk(lab, B, OVERLAY[K1], ['-c', '1']);
+      // 1472 + 28 = 1500 bytes of IPv4 in a 1514-byte frame: a 1550-byte outer packet, in two fragments.
+      const lines = await capture(lab, SW, 'p2', `src host ${UNDERLAY[B]} and ip[6:2] & 0x3fff != 0`, 2, () =>
+        ping(lab, B, OVERLAY[K1], ['-M', 'do', '-s', '1472', '-c', '1', '-W', '2']),
+      );
+      assert.ok(lines.some((l) => /flags \[\+\], proto UDP \(17\), length 1500\)/.test(l)), lines.join('\n'));
+      // skb_tunnel_check_pmtu: each sender now has 1450 (50 less than the path) for the other's address:
+      // K1's kernel set it for its echo reply, burrow's frag-needed set it for B's echo request.
+      for (const [ns, peer] of [[K1, B], [B, K1]]) {
+        await waitFor(`${ns}'s path MTU to ${peer}`, async () => /mtu 1450/.test(await lab.ip(ns, ['route', 'get', OVERLAY[peer]])), 5000);
+        const tooBig = await ping(lab, ns, OVERLAY[peer], ['-M', 'do', '-s', '1472', '-c', '1']);
+        assert.match(tooBig.output, /mtu ?= ?1450/, tooBig.output);
+        await pingOk(lab, ns, OVERLAY[peer], ['-M', 'do', '-s', '1422', '-c', '2']);
+        // Without DF the sender fragments the inner packet to the path MTU.
+        await pingOk(lab, ns, OVERLAY[peer], ['-s', '2000', '-c', '2']);
+      }
+      const down = await tcpTransfer(lab, K1, B, 2_000_000);
+      assert.equal(down.received, down.sent);
+      const up = await tcpTransfer(lab, B, K1, 2_000_000);
+      assert.equal(up.received, up.sent);
+    });
+  });
+
+  it('follows the device: ip link del removes the vxlan from burrow and from its state', async () => {
+    await vxlan(lab, B, towards(B, K1));
+    await lab.ip(B, ['link', 'del', 'vx0']);
+    await waitFor('burrow to forget vx0', async () => !(await burrowOk(lab, B, ['link', 'show'])).includes('vx0'));
+    await vxlan(lab, B, towards(B, K1));
+    await deleteVxlan(lab, B);
+  });
+
   it('puts on the wire what the kernel does: UDP 4789, hashed source port in 32768..60999, TTL 64, DF clear, checksum, 134 bytes', async () => {
     await withDevices(lab, [[K1, towards(K1, B)], [B, towards(B, K1)]], async () => {
       await pingOk(lab, B, OVERLAY[K1], ['-c', '1']);
