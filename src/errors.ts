@@ -53,12 +53,21 @@ export class BurrowError extends Error {
   readonly code: ErrnoName;
   /** Optional detail for logs; never shown where iproute2 would print only strerror. */
   readonly detail: string | undefined;
+  /** The kernel's extended ack (NL_SET_ERR_MSG) for a netlink refusal, which iproute2 prints as `Error: TEXT.` */
+  extack: string | undefined;
 
   constructor(code: ErrnoName, detail?: string) {
     super(detail === undefined ? STRERROR[code] : `${STRERROR[code]}: ${detail}`);
     this.name = 'BurrowError';
     this.code = code;
     this.detail = detail;
+  }
+
+  /** A refusal that carries the kernel's extended ack text. */
+  static withExtack(code: ErrnoName, extack: string): BurrowError {
+    const error = new BurrowError(code, extack);
+    error.extack = extack;
+    return error;
   }
 
   /** The text strerror(3) gives for this code. */

@@ -82,6 +82,12 @@ export class JsonWriter {
     return this;
   }
 
+  bool(value: boolean): this {
+    this.endOfRecord();
+    this.out += value ? 'true' : 'false';
+    return this;
+  }
+
   null(): this {
     this.endOfRecord();
     this.out += 'null';

@@ -104,10 +104,12 @@ describe('burrow main', () => {
     assert.deepEqual(ttl, { code: 255, stdout: '', stderr: 'Error: argument "256" is wrong: invalid TTL\n\n', connects: 0 });
   });
 
-  it('link is a stub; daemon and lab are dispatched with their arguments', async () => {
+  it('link and fdb are objects; daemon and lab are dispatched with their arguments', async () => {
     const link = await run(['link', 'add', 'vx0', 'type', 'vxlan']);
-    assert.equal(link.code, 1);
-    assert.match(link.stderr, /^burrow: link is not implemented yet: vxlan support/);
+    assert.equal(link.code, 2);
+    assert.equal(link.stderr, 'Error: Required attributes not provided to perform the operation.\n');
+    const fdb = await run(['f', 'frob']);
+    assert.equal(fdb.stderr, 'Command "frob" is unknown, try "burrow fdb help".\n');
     const seen: string[][] = [];
     const r = await run(['d', 'run', '--foreground'], {
       daemonCommand: async (argv) => {

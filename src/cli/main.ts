@@ -19,12 +19,13 @@ import { DsfieldTable } from './dsfield.js';
 import { sysfsLinks, type LinkTable } from './links.js';
 import { parseCommandLine, type GlobalOptions } from './options.js';
 import { runTunnelCommand } from './tunnel.js';
+import { runLinkCommand } from './link-vxlan.js';
+import { runFdbCommand, systemServices } from './fdb.js';
 import {
   MAIN_USAGE,
   PROGRAM,
   UsageError,
   daemonUnreachable,
-  notImplemented,
   unknownObject,
   usage,
 } from './usage-errors.js';
@@ -77,16 +78,13 @@ type ObjectHandler = (args: string[], deps: CliDeps, options: GlobalOptions) => 
 
 /** The objects, in ip.c's table order where they overlap with it, so prefixes resolve alike. */
 const OBJECTS: ReadonlyArray<readonly [string, ObjectHandler]> = [
-  [
-    'link',
-    async () => {
-      throw notImplemented('link is not implemented yet: vxlan support (link add NAME type vxlan ...) comes later');
-    },
-  ],
+  ['link', linkObject],
   ['tunnel', tunnelObject],
   ['tunl', tunnelObject],
   ['daemon', async (args, deps) => (await deps.daemonCommand(args)) ?? 0],
   ['lab', async (args, deps) => (await deps.labCommand(args)) ?? 0],
+  // `bridge fdb`'s object, for the vxlan devices' forwarding databases.
+  ['fdb', fdbObject],
   [
     'help',
     async () => {
@@ -95,19 +93,33 @@ const OBJECTS: ReadonlyArray<readonly [string, ObjectHandler]> = [
   ],
 ];
 
-async function tunnelObject(args: string[], deps: CliDeps, options: GlobalOptions): Promise<string> {
+/** One connection per command, made on the first request. */
+function lazyClient(deps: CliDeps): () => Promise<TunnelClient> {
   let client: Promise<TunnelClient> | undefined;
-  return runTunnelCommand(args, {
+  return () =>
+    (client ??= deps.connect().catch((error: unknown) => {
+      // Only root may talk to the daemon: for others a request fails as the kernel's ioctl would.
+      if (error instanceof BurrowError && error.code === 'EPERM') throw error;
+      throw daemonUnreachable(error);
+    }));
+}
+
+async function tunnelObject(args: string[], deps: CliDeps, options: GlobalOptions): Promise<string> {
+  return runTunnelCommand(args, { options, links: deps.links, dsfield: deps.dsfield(), client: lazyClient(deps) });
+}
+
+async function linkObject(args: string[], deps: CliDeps, options: GlobalOptions): Promise<string> {
+  return runLinkCommand(args, {
     options,
     links: deps.links,
     dsfield: deps.dsfield(),
-    client: () =>
-      (client ??= deps.connect().catch((error: unknown) => {
-        // Only root may talk to the daemon: for others a request fails as the kernel's ioctl would.
-        if (error instanceof BurrowError && error.code === 'EPERM') throw error;
-        throw daemonUnreachable(error);
-      })),
+    client: lazyClient(deps),
+    warn: (text) => deps.stderr(text),
   });
+}
+
+async function fdbObject(args: string[], deps: CliDeps, options: GlobalOptions): Promise<string> {
+  return runFdbCommand(args, { options, links: deps.links, client: lazyClient(deps), services: systemServices });
 }
 
 /** Runs one command line (without the program name); returns the exit status. */

@@ -231,7 +231,7 @@ function dropsText(drops: Record<string, number>, newline: string): string {
   return `${newline}Drops: ${reasons.map((r) => `${r} ${drops[r]}`).join(', ')}`;
 }
 
-function dropsJson(json: JsonWriter, drops: Record<string, number>): void {
+export function dropsJson(json: JsonWriter, drops: Record<string, number>): void {
   json.name('drops').startObject();
   for (const reason of Object.keys(drops).sort()) json.name(reason).number(drops[reason]);
   json.endObject();
@@ -241,7 +241,7 @@ function dropsJson(json: JsonWriter, drops: Record<string, number>): void {
  * `stats64` as `ip -j -s link show` prints it (`-s -s` adds the error details). Counters that tunnels
  * never move (over, missed, window, heartbeat errors) are 0, as for the kernel's tunnels.
  */
-function statsJson(json: JsonWriter, s: TunnelStats, level: number): void {
+export function statsJson(json: JsonWriter, s: TunnelStats, level: number): void {
   const field = (key: string, value: number) => json.name(key).number(value);
   json.name('stats64').startObject();
   json.name('rx').startObject();

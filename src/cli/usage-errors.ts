@@ -68,6 +68,11 @@ export function duplicateArgument(key: string, arg: string): UsageError {
   return new UsageError('duparg', `Error: either "${key}" is duplicate, or "${arg}" is a garbage.`, EXIT_USAGE);
 }
 
+/** `duparg(key, arg)`: a keyword given twice. */
+export function duplicateValue(key: string, arg: string): UsageError {
+  return new UsageError('duparg', `Error: duplicate "${key}": "${arg}" is the second value.`, EXIT_USAGE);
+}
+
 /** `incomplete_command()`, thrown by `NEXT_ARG()` at the end of the line. */
 export function incompleteCommand(): UsageError {
   return new UsageError('incomplete', 'Command line is not complete. Try option "help"', EXIT_USAGE);
@@ -113,7 +118,7 @@ export function usage(text: string): UsageError {
 
 export const MAIN_USAGE = [
   `Usage: ${PROGRAM} [ OPTIONS ] OBJECT { COMMAND | help }`,
-  `where  OBJECT := { tunnel | link | daemon | lab }`,
+  `where  OBJECT := { tunnel | link | fdb | daemon | lab }`,
   `       OPTIONS := { -V[ersion] | -s[tatistics] | -d[etails] | -j[son] | -p[retty] |`,
   `                    -o[neline] | -f[amily] { inet | inet6 } | -4 | -6 | -help }`,
 ].join('\n');
@@ -235,3 +240,100 @@ export function ipv6TunnelsUnsupported(): UsageError {
     EXIT_FAILURE,
   );
 }
+
+// ---- ip link (ip/iplink.c, ip/iplink_vxlan.c) ------------------------------------------------------
+
+/** burrow's own `link help`: the part of `ip link`'s grammar burrow takes (see docs/cli-differences.md). */
+export const LINK_USAGE = [
+  `Usage: ${PROGRAM} link add [ name ] NAME`,
+  `\t\t    [ txqueuelen PACKETS ]`,
+  `\t\t    [ address LLADDR ]`,
+  `\t\t    [ mtu MTU ]`,
+  `\t\t    [ up ]`,
+  `\t\t    type vxlan [ ARGS ]`,
+  ``,
+  `\t${PROGRAM} link delete { DEVICE | dev DEVICE } [ type vxlan ]`,
+  ``,
+  `\t${PROGRAM} link show [ [ dev ] DEVICE ] [ type vxlan ] [ up ]`,
+  ``,
+  `\t${PROGRAM} link help [ vxlan ]`,
+  ``,
+  `TYPE := { vxlan }`,
+].join('\n');
+
+/** `ip link add ... type vxlan help`, iproute2 6.1's text (printed after an unknown word, too). */
+export const VXLAN_USAGE = [
+  `Usage: ... vxlan id VNI`,
+  `\t\t[ { group | remote } IP_ADDRESS ]`,
+  `\t\t[ local ADDR ]`,
+  `\t\t[ ttl TTL ]`,
+  `\t\t[ tos TOS ]`,
+  `\t\t[ df DF ]`,
+  `\t\t[ flowlabel LABEL ]`,
+  `\t\t[ dev PHYS_DEV ]`,
+  `\t\t[ dstport PORT ]`,
+  `\t\t[ srcport MIN MAX ]`,
+  `\t\t[ [no]learning ]`,
+  `\t\t[ [no]proxy ]`,
+  `\t\t[ [no]rsc ]`,
+  `\t\t[ [no]l2miss ]`,
+  `\t\t[ [no]l3miss ]`,
+  `\t\t[ ageing SECONDS ]`,
+  `\t\t[ maxaddress NUMBER ]`,
+  `\t\t[ [no]udpcsum ]`,
+  `\t\t[ [no]udp6zerocsumtx ]`,
+  `\t\t[ [no]udp6zerocsumrx ]`,
+  `\t\t[ [no]remcsumtx ] [ [no]remcsumrx ]`,
+  `\t\t[ [no]external ] [ gbp ] [ gpe ]`,
+  `\t\t[ [no]vnifilter ]`,
+  ``,
+  `Where:\tVNI\t:= 0-16777215`,
+  `\tADDR\t:= { IP_ADDRESS | any }`,
+  `\tTOS\t:= { NUMBER | inherit }`,
+  `\tTTL\t:= { 1..255 | auto | inherit }`,
+  `\tDF\t:= { unset | set | inherit }`,
+  `\tLABEL := 0-1048575`,
+].join('\n');
+
+/** A message iproute2 prints with fprintf and then fails with `return -1` (exit 1). */
+export function failure(message: string): UsageError {
+  return new UsageError('invalid', message, EXIT_FAILURE);
+}
+
+/** A message iproute2 prints and then `exit(-1)`s (exit 255). */
+export function fatal(message: string): UsageError {
+  return new UsageError('invalid', message, EXIT_USAGE);
+}
+
+/** `get_addr()` of a family: `Error: inet address is expected rather than "X".` (exit 1). */
+export function familyAddressExpected(family: 'inet' | 'inet6' | 'any valid', arg: string): UsageError {
+  return new UsageError('address', `Error: ${family} address is expected rather than "${arg}".`, EXIT_FAILURE);
+}
+
+/** rtnl_talk's report of a refusal: the extended ack (`Error: TEXT.`) or `RTNETLINK answers: strerror`. */
+export function netlinkRefused(error: BurrowError, exitCode: number): UsageError {
+  const text = error.extack !== undefined ? `Error: ${error.extack}.` : `RTNETLINK answers: ${error.strerror}`;
+  return new UsageError('kernel', text, exitCode);
+}
+
+/** `ip link`'s exit status for a netlink refusal (iplink_modify returns -2). */
+export const EXIT_NETLINK = 2;
+
+// ---- bridge fdb (bridge/fdb.c) ---------------------------------------------------------------------
+
+/** `bridge fdb help`, iproute2 6.1's text. */
+export const FDB_USAGE = [
+  `Usage: ${PROGRAM} fdb { add | append | del | replace } ADDR dev DEV`,
+  `              [ self ] [ master ] [ use ] [ router ] [ extern_learn ]`,
+  `              [ sticky ] [ local | static | dynamic ] [ vlan VID ]`,
+  `              { [ dst IPADDR ] [ port PORT] [ vni VNI ] | [ nhid NHID ] }`,
+  `\t       [ via DEV ] [ src_vni VNI ]`,
+  `       ${PROGRAM} fdb [ show [ br BRDEV ] [ brport DEV ] [ vlan VID ]`,
+  `              [ state STATE ] [ dynamic ] ]`,
+  `       ${PROGRAM} fdb get [ to ] LLADDR [ br BRDEV ] { brport | dev } DEV`,
+  `              [ vlan VID ] [ vni VNI ] [ self ] [ master ] [ dynamic ]`,
+  `       ${PROGRAM} fdb flush dev DEV [ brport DEV ] [ vlan VID ]`,
+  `              [ self ] [ master ] [ [no]permanent | [no]static | [no]dynamic ]`,
+  `              [ [no]added_by_user ] [ [no]extern_learn ] [ [no]sticky ]`,
+  `              [ [no]offloaded ]`,
+].join('\n');

@@ -114,7 +114,11 @@ function send(socketPath: string, request: Request): Promise<unknown> {
         return;
       }
       if (response.ok) resolve(response.result);
-      else reject(new BurrowError(isErrnoName(response.error.code) ? response.error.code : 'EIO', response.error.message));
+      else {
+        const error = new BurrowError(isErrnoName(response.error.code) ? response.error.code : 'EIO', response.error.message);
+        error.extack = response.error.extack;
+        reject(error);
+      }
     });
   });
 }

@@ -9,6 +9,8 @@ import type { ErrnoName } from '../errors.js';
 import type { PrlEntry } from '../tunnel/isatap.js';
 import type { SixRdParams, TunnelParams } from '../tunnel/params.js';
 import type { TunnelStats } from '../tunnel/stats.js';
+import type { FdbRemote, FdbRequest } from '../tunnel/fdb.js';
+import type { VxlanParams } from '../tunnel/vxlan.js';
 
 export type { TunnelStats };
 
@@ -33,6 +35,72 @@ export type PrlRequest = { op: 'tunnel.prl'; name: string } & (
   | { action: 'delete'; address: number }
 );
 
+/** What the kernel reports about a link device (RTM_GETLINK), as `ip link show` prints it. */
+export interface DeviceFacts {
+  /** IFF_* flags as the kernel reports them. */
+  flags: number;
+  mtu: number;
+  qdisc: string;
+  operstate: string;
+  linkmode: number;
+  group: number;
+  txqlen: number;
+  /** MAC and broadcast address, `aa:bb:...`. */
+  address: string;
+  broadcast: string;
+  promiscuity: number;
+  allmulti: number;
+  minMtu: number;
+  maxMtu: number;
+  addrGenMode: string | null;
+  numTxQueues: number;
+  numRxQueues: number;
+  gsoMaxSize: number;
+  gsoMaxSegs: number;
+  tsoMaxSize: number;
+  tsoMaxSegs: number;
+  groMaxSize: number;
+  carrierChanges: number;
+}
+
+/** A vxlan device: configuration, counters, and the device facts of its TAP. */
+export interface LinkInfo {
+  params: VxlanParams;
+  ifindex: number;
+  stats: TunnelStats;
+  /** Frames this device dropped, by drop reason (tunnel/drop.ts). */
+  drops: Record<string, number>;
+  device: DeviceFacts;
+}
+
+/** One FDB entry of a vxlan device, as RTM_GETNEIGH dumps it (one line per remote). */
+export interface FdbEntryInfo {
+  /** The vxlan device's name and ifindex. */
+  dev: string;
+  ifindex: number;
+  mac: string;
+  state: number;
+  flags: number;
+  remotes: FdbRemote[];
+  /** The device's port and VNI: a remote's are shown only where they differ. */
+  devicePort: number;
+  deviceVni: number;
+  /** Seconds since last used (transmit) and last updated (learned, changed), as nda_cacheinfo. */
+  used: number;
+  updated: number;
+}
+
+/** `link.add` extras `ip link add` takes before `type`: MTU, MAC address, queue length. */
+export interface LinkAddOptions {
+  mtu?: number;
+  address?: string;
+  txqlen?: number;
+  /** `up`: bring the device up once made. */
+  up?: boolean;
+}
+
+export type FdbCommand = 'add' | 'append' | 'replace' | 'del';
+
 export type Request =
   | { op: 'tunnel.add'; params: TunnelParams }
   /** Replace the configuration of the tunnel called `name` with `params` (SIOCCHGTUNNEL). */
@@ -43,6 +111,15 @@ export type Request =
   | { op: 'tunnel.list' }
   | SixRdRequest
   | PrlRequest
+  /** `ip link add NAME type vxlan ...` (RTM_NEWLINK). */
+  | { op: 'link.add'; params: VxlanParams; options: LinkAddOptions }
+  | { op: 'link.del'; name: string }
+  | { op: 'link.get'; name: string }
+  | { op: 'link.list' }
+  /** `bridge fdb show`: every entry of every vxlan device. */
+  | { op: 'fdb.list' }
+  /** `bridge fdb add|append|replace|del MAC dev NAME ...` (RTM_NEWNEIGH / RTM_DELNEIGH). */
+  | { op: 'fdb.modify'; name: string; command: FdbCommand; request: FdbRequest }
   | { op: 'daemon.status' }
   /** Stop the daemon; with `flush` first delete every tunnel and its device and forget the state. */
   | { op: 'daemon.stop'; flush: boolean };
@@ -52,13 +129,15 @@ export interface DaemonStatus {
   version: string;
   startedAt: string;
   tunnels: number;
+  /** vxlan devices. */
+  links?: number;
   /** Drops not charged to any tunnel (no tunnel matched, malformed outer packet), by reason. */
   drops: Record<string, number>;
 }
 
 export type Response =
   | { ok: true; result: unknown }
-  | { ok: false; error: { code: ErrnoName; message: string } };
+  | { ok: false; error: { code: ErrnoName; message: string; extack?: string } };
 
 export interface ResultOf {
   'tunnel.add': null;
@@ -68,6 +147,12 @@ export interface ResultOf {
   'tunnel.list': TunnelInfo[];
   'tunnel.6rd': null;
   'tunnel.prl': null;
+  'link.add': null;
+  'link.del': null;
+  'link.get': LinkInfo;
+  'link.list': LinkInfo[];
+  'fdb.list': FdbEntryInfo[];
+  'fdb.modify': null;
   'daemon.status': DaemonStatus;
   'daemon.stop': null;
 }

@@ -19,6 +19,12 @@ const OPS: ReadonlySet<string> = new Set<Request['op']>([
   'tunnel.list',
   'tunnel.6rd',
   'tunnel.prl',
+  'link.add',
+  'link.del',
+  'link.get',
+  'link.list',
+  'fdb.list',
+  'fdb.modify',
   'daemon.status',
   'daemon.stop',
 ]);
@@ -89,7 +95,9 @@ async function answer(line: string, handler: RequestHandler, onBug: (error: unkn
     const result = await handler(request);
     return { ok: true, result: result ?? null };
   } catch (error) {
-    if (error instanceof BurrowError) return { ok: false, error: { code: error.code, message: error.message } };
+    if (error instanceof BurrowError) {
+      return { ok: false, error: { code: error.code, message: error.message, ...(error.extack !== undefined ? { extack: error.extack } : {}) } };
+    }
     onBug(error);
     return { ok: false, error: { code: 'EIO', message: 'internal error (see the daemon log)' } };
   }

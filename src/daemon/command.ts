@@ -5,7 +5,7 @@
  * start   starts it in the background unless one runs (what every `burrow tunnel` command does anyway);
  * stop    stops it; its tunnels' devices and state stay, and the next daemon adopts them;
  *         with --flush it first deletes every tunnel (device included), and then its files;
- * status  prints the pid, version, number of tunnels and the drops not charged to any tunnel.
+ * status  prints the pid, version, number of tunnels and vxlan links, and the drops not charged to any of them.
  */
 import fs from 'node:fs';
 import { connectDaemon, currentDaemonPaths, daemonRunning } from '../control/client.js';
@@ -45,6 +45,7 @@ export async function runDaemonCommand(argv: string[]): Promise<number> {
       const status = await client.request({ op: 'daemon.status' });
       process.stdout.write(`running, pid ${status.pid}, version ${status.version}, since ${status.startedAt}\n`);
       process.stdout.write(`tunnels: ${status.tunnels}\n`);
+      if (status.links !== undefined) process.stdout.write(`vxlan links: ${status.links}\n`);
       for (const [reason, count] of Object.entries(status.drops)) process.stdout.write(`drop ${reason}: ${count}\n`);
       return 0;
     }

@@ -23,6 +23,11 @@ import { BurrowError } from '../errors.js';
 import { isTunnelParams, type SixRdParams, type TunnelParams } from '../tunnel/params.js';
 import { loadState } from './state.js';
 import { TunnelService } from './tunnels.js';
+import { systemVxlanIo, VxlanService } from './vxlan.js';
+import { VxlanEngine } from '../engine/vxlan.js';
+import { isVxlanParams, type VxlanParams } from '../tunnel/vxlan.js';
+import type { FdbCommand, LinkAddOptions } from '../control/protocol.js';
+import type { FdbRequest } from '../tunnel/fdb.js';
 
 export const VERSION = '0.1.0';
 
@@ -59,6 +64,42 @@ function checkSixRd(value: unknown): SixRdParams {
   };
 }
 
+function checkVxlanParams(value: unknown): VxlanParams {
+  if (!isVxlanParams(value)) throw new BurrowError('EINVAL', 'malformed vxlan parameters');
+  return value;
+}
+
+function checkLinkOptions(value: unknown): LinkAddOptions {
+  const o = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
+  const out: LinkAddOptions = {};
+  if (typeof o.mtu === 'number') out.mtu = o.mtu;
+  if (typeof o.address === 'string') out.address = o.address;
+  if (typeof o.txqlen === 'number') out.txqlen = o.txqlen;
+  if (o.up === true) out.up = true;
+  return out;
+}
+
+function checkFdbCommand(value: unknown): FdbCommand {
+  if (value === 'add' || value === 'append' || value === 'replace' || value === 'del') return value;
+  throw new BurrowError('EINVAL', 'unknown fdb command');
+}
+
+function checkFdbRequest(value: unknown): FdbRequest {
+  const r = value as Partial<FdbRequest> | null;
+  const numbers = [r?.mac, r?.ip, r?.ifindex, r?.state, r?.flags, r?.nlFlags];
+  const optional = [r?.port, r?.vni];
+  if (
+    typeof r !== 'object' ||
+    r === null ||
+    !numbers.every((n) => typeof n === 'number') ||
+    typeof r.hasIp !== 'boolean' ||
+    !optional.every((n) => n === null || typeof n === 'number')
+  ) {
+    throw new BurrowError('EINVAL', 'malformed fdb request');
+  }
+  return r as FdbRequest;
+}
+
 /** Runs the daemon in the foreground until it is stopped; returns the exit status. */
 export async function runDaemon(): Promise<number> {
   const paths = currentDaemonPaths();
@@ -89,8 +130,14 @@ export async function runDaemon(): Promise<number> {
   const table = new TunnelTable();
   const engine = new Engine(table, systemIo(), errnoName);
   const service = new TunnelService(table, engine, nl, paths.state, state, log);
-  const monitor = NetlinkMonitor.open((event) => service.onNetlinkEvent(event));
+  const vxlanEngine = new VxlanEngine(systemVxlanIo(nl, log), errnoName);
+  const links = new VxlanService(vxlanEngine, nl, paths.state, state, log, () => performance.now());
+  const monitor = NetlinkMonitor.open((event) => {
+    service.onNetlinkEvent(event);
+    links.onNetlinkEvent(event);
+  });
   service.adopt(state.tunnels);
+  links.adopt(state.vxlan ?? []);
 
   let flushed = false;
   let stop: () => void = () => {};
@@ -116,26 +163,40 @@ export async function runDaemon(): Promise<number> {
             ? { add: { address: Number(request.entry?.address) >>> 0, isDefault: request.entry?.isDefault === true } }
             : { delete: Number(request.address) >>> 0 },
         );
+      case 'link.add':
+        return links.add(checkVxlanParams(request.params), checkLinkOptions(request.options));
+      case 'link.del':
+        return links.del(String(request.name));
+      case 'link.get':
+        return links.get(String(request.name));
+      case 'link.list':
+        return links.list();
+      case 'fdb.list':
+        return links.fdbList();
+      case 'fdb.modify':
+        return links.fdbModify(String(request.name), checkFdbCommand(request.command), checkFdbRequest(request.request));
       case 'daemon.status':
         return {
           pid: process.pid,
           version: VERSION,
           startedAt,
           tunnels: table.size,
-          drops: Object.fromEntries(engine.drops),
+          links: links.size,
+          drops: Object.fromEntries([...engine.drops, ...vxlanEngine.drops]),
         } satisfies DaemonStatus;
       case 'daemon.stop':
         // Stop whatever happens to the flush: a daemon asked to go must go.
         setImmediate(stop);
         if (request.flush === true) {
           service.flush();
+          links.flush();
           flushed = true;
         }
         return null;
     }
   };
   const server = await serveControl(paths.socket, handle, (bug) => log.error(`bug: ${(bug as Error).stack ?? String(bug)}`));
-  log.info(`daemon ${VERSION} started, pid ${process.pid}, ${table.size} tunnel(s)`);
+  log.info(`daemon ${VERSION} started, pid ${process.pid}, ${table.size} tunnel(s), ${links.size} vxlan device(s)`);
 
   const onSignal = (signal: string): void => {
     log.info(`${signal}: stopping (devices and state are kept)`);
@@ -149,10 +210,11 @@ export async function runDaemon(): Promise<number> {
   await server.close();
   monitor.close();
   engine.close();
+  vxlanEngine.close();
   nl.close();
   fs.rmSync(paths.socket, { force: true });
   fs.rmSync(paths.pid, { force: true });
-  if (table.size === 0) fs.rmSync(paths.state, { force: true });
+  if (table.size === 0 && links.size === 0) fs.rmSync(paths.state, { force: true });
   log.info('daemon stopped');
   // After a flush nothing of this namespace is left to adopt: the directory goes too.
   if (flushed) fs.rmSync(paths.dir, { recursive: true, force: true });

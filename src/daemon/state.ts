@@ -9,6 +9,8 @@
 import fs from 'node:fs';
 import type { PrlEntry } from '../tunnel/isatap.js';
 import { isTunnelParams, type SixRdParams, type TunnelParams } from '../tunnel/params.js';
+import type { FdbRemote } from '../tunnel/fdb.js';
+import { isVxlanParams, type VxlanParams } from '../tunnel/vxlan.js';
 
 /**
  * One tunnel in the state file: its parameters, plus for sit and isatap the 6rd configuration (the
@@ -19,10 +21,18 @@ export type SavedTunnel = TunnelParams & {
   prl?: PrlEntry[];
 };
 
+/** A vxlan device as the state file keeps it: its configuration and the FDB entries not learned. */
+export interface SavedVxlan {
+  params: VxlanParams;
+  fdb: { mac: number; state: number; flags: number; remotes: FdbRemote[] }[];
+}
+
 export interface DaemonState {
   version: 1;
   bootId: string;
   tunnels: SavedTunnel[];
+  /** vxlan devices (absent in files from before vxlan). */
+  vxlan?: SavedVxlan[];
 }
 
 /** The 6rd configuration of a saved tunnel, or undefined when it has none or it is malformed. */
@@ -43,6 +53,25 @@ export function savedPrl(t: SavedTunnel): PrlEntry[] {
   return t.prl.filter((e) => typeof e?.address === 'number' && typeof e.isDefault === 'boolean');
 }
 
+function isSavedVxlan(value: unknown): value is SavedVxlan {
+  const v = value as Partial<SavedVxlan> | null;
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    isVxlanParams(v.params) &&
+    Array.isArray(v.fdb) &&
+    v.fdb.every(
+      (e) =>
+        typeof e === 'object' &&
+        e !== null &&
+        [e.mac, e.state, e.flags].every((n) => typeof n === 'number') &&
+        Array.isArray(e.remotes) &&
+        e.remotes.length > 0 &&
+        e.remotes.every((r) => [r?.ip, r?.port, r?.vni, r?.ifindex].every((n) => typeof n === 'number')),
+    )
+  );
+}
+
 export function currentBootId(): string {
   try {
     return fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
@@ -52,7 +81,7 @@ export function currentBootId(): string {
 }
 
 export function emptyState(): DaemonState {
-  return { version: 1, bootId: currentBootId(), tunnels: [] };
+  return { version: 1, bootId: currentBootId(), tunnels: [], vxlan: [] };
 }
 
 /** Reads the state file; returns an empty state when there is none or it is from another boot. */
@@ -83,7 +112,10 @@ export function loadState(file: string, log: (message: string) => void): DaemonS
   }
   const tunnels = state.tunnels.filter(isTunnelParams);
   if (tunnels.length !== state.tunnels.length) log(`state file ${file}: skipped entries that are not tunnels`);
-  return { version: 1, bootId: state.bootId, tunnels };
+  const saved = Array.isArray(state.vxlan) ? state.vxlan : [];
+  const vxlan = saved.filter(isSavedVxlan);
+  if (vxlan.length !== saved.length) log(`state file ${file}: skipped vxlan entries of an unknown shape`);
+  return { version: 1, bootId: state.bootId, tunnels, vxlan };
 }
 
 export function saveState(file: string, state: DaemonState): void {

@@ -26,6 +26,7 @@ import { defaultMtu, Tunnel, type OuterRouteState } from '../tunnel/tunnel.js';
 import { isatapInterfaceId } from '../tunnel/sit.js';
 import type { Logger } from './log.js';
 import { savedPrl, savedSixRd, saveState, type DaemonState, type SavedTunnel } from './state.js';
+import { adoptEach, deviceExists, notOurs, reopenDevice } from './devices.js';
 
 export class TunnelService {
   private routeRefreshPending = false;
@@ -136,27 +137,13 @@ export class TunnelService {
    * when it is gone (the configuration is the user's; addresses and routes on a re-created device are not).
    */
   adopt(saved: readonly SavedTunnel[]): void {
-    for (const entry of saved) {
-      try {
-        this.adoptOne(entry);
-      } catch (error) {
-        this.log.error(`could not adopt tunnel ${entry.name}: ${(error as Error).message}`);
-      }
-    }
+    adoptEach(saved, 'tunnel', this.log, (entry) => this.adoptOne(entry));
     this.save();
   }
 
   private adoptOne(entry: SavedTunnel): void {
     const { sixRd: _sixRd, prl: _prl, ...params } = entry;
-    let device: TunDevice;
-    let recreated = false;
-    try {
-      device = TunDevice.attach(params.name);
-    } catch (error) {
-      if (!(error instanceof BurrowError && error.code === 'ENODEV')) throw error;
-      device = TunDevice.create(params.name, { persist: true });
-      recreated = true;
-    }
+    const { device, recreated } = reopenDevice(params.name);
     const tunnel = new Tunnel(params);
     tunnel.sixRd = savedSixRd(entry) ?? tunnel.sixRd;
     tunnel.prl = savedPrl(entry);
@@ -400,7 +387,7 @@ export class TunnelService {
     const t = this.table.get(name);
     if (t) return t;
     // The kernel answers ENODEV for a missing device and EOPNOTSUPP for a device that is not a tunnel.
-    throw new BurrowError(this.deviceExists(name) ? 'EOPNOTSUPP' : 'ENODEV');
+    throw notOurs(this.nl, name);
   }
 
   private byIndex(index: number): Tunnel | undefined {
@@ -408,13 +395,7 @@ export class TunnelService {
   }
 
   private deviceExists(name: string): boolean {
-    try {
-      linkByName(this.nl, name);
-      return true;
-    } catch (error) {
-      if (error instanceof BurrowError && error.code === 'ENODEV') return false;
-      throw error;
-    }
+    return deviceExists(this.nl, name);
   }
 
   private save(): void {

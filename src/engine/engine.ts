@@ -31,6 +31,7 @@ import type { TunnelTable } from '../tunnel/table.js';
 import { tunnelOverhead, type Tunnel } from '../tunnel/tunnel.js';
 import { buildFragNeeded, buildPacketTooBig, buildPortUnreachable } from './icmp-replies.js';
 import { IcmpRateLimiter } from './rate-limit.js';
+import { PendingWrites, Senders, writeReceived } from './loops.js';
 
 export type UnderlayProtocol = 4 | 41 | 47 | 50;
 
@@ -66,7 +67,7 @@ interface Attachment {
 }
 
 /** Maps the errno a send gave one packet to the drop it counts as. */
-function sendFailure(errno: string): DropReason {
+export function sendFailure(errno: string): DropReason {
   switch (errno) {
     case 'ENETUNREACH':
     case 'EHOSTUNREACH':
@@ -88,14 +89,14 @@ export class Engine {
   private readonly unchargedStats = emptyStats();
   private readonly attached = new Map<Tunnel, Attachment>();
   private readonly receivers = new Map<UnderlayProtocol, PacketPort>();
-  private readonly senders = new Map<number, PacketPort>();
+  private readonly senders = new Senders((link) => this.io.openSender(link));
   private readonly rxIn = new PacketBatch(BATCH_SIZE, SLOT_SIZE, 0, true);
   private readonly txIn = new PacketBatch(BATCH_SIZE, SLOT_SIZE, HEADROOM, true);
   private readonly txOut = PacketBatch.forWriting(BATCH_SIZE);
   private readonly scratch = new PacketBatch(1, 2048, 0);
   private readonly encapResult = newEncapResult();
   private readonly decapResult = newDecapResult();
-  private readonly touched: Attachment[] = [];
+  private readonly pendingWrites = new PendingWrites<Attachment>((a) => this.flush(a));
   private readonly limiter: IcmpRateLimiter;
   private closed = false;
 
@@ -138,10 +139,9 @@ export class Engine {
     this.closed = true;
     for (const a of this.attached.values()) a.device.close();
     for (const r of this.receivers.values()) r.close();
-    for (const s of this.senders.values()) s.close();
+    this.senders.close();
     this.attached.clear();
     this.receivers.clear();
-    this.senders.clear();
   }
 
   private receiver(protocol: UnderlayProtocol): PacketPort {
@@ -156,12 +156,7 @@ export class Engine {
   }
 
   private sender(link: number): PacketPort {
-    let port = this.senders.get(link);
-    if (!port) {
-      port = this.io.openSender(link);
-      this.senders.set(link, port);
-    }
-    return port;
+    return this.senders.get(link);
   }
 
   private transmit(a: Attachment): void {
@@ -225,34 +220,16 @@ export class Engine {
         if (!t || !a) continue;
         // An outer destination in 224.0.0.0/4 counts as multicast on the tunnel (ip_tunnel_rcv).
         if (data[start + 16] >>> 4 === 0xe) t.stats.multicast++;
-        if (a.pending.count === 0) {
-          a.pending.borrow(input);
-          this.touched.push(a);
-        }
-        a.pending.push(result.start, result.length);
-        if (a.pending.count === a.pending.capacity) this.flush(a);
+        this.pendingWrites.add(a, input, result.start, result.length);
       }
-      for (let k = 0; k < this.touched.length; k++) this.flush(this.touched[k]);
-      this.touched.length = 0;
+      this.pendingWrites.flushAll();
       if (n < input.capacity) return;
     }
   }
 
   /** Writes a tunnel's pending inner packets into its device and counts them. */
   private flush(a: Attachment): void {
-    const batch = a.pending;
-    if (batch.count === 0) return;
-    a.device.writeBatch(batch);
-    const stats = a.tunnel.stats;
-    for (let k = 0; k < batch.count; k++) {
-      if (batch.errors[k] === 0) {
-        stats.rxPackets++;
-        stats.rxBytes += batch.lengths[k];
-      } else {
-        a.tunnel.drop('rx-device-error');
-      }
-    }
-    batch.count = 0;
+    writeReceived(a.device, a.pending, a.tunnel.stats, (reason) => a.tunnel.drop(reason));
   }
 
   /** ICMP port unreachable to the sender of an outer packet no tunnel took (tunnel4/gre_rcv). */

@@ -145,7 +145,7 @@ export abstract class DatagramPort extends FdPort {
     if (this.closed) return this.readClosed(batch);
     const n = this.io.recvBatch(
       this.fd, batch.data, batch.slotSize, batch.headroom, batch.offsets, batch.lengths, batch.addrs,
-      batch.ports, batch.ifindexes, batch.capacity, batch.errors,
+      batch.ports, batch.ifindexes, batch.capacity, batch.errors, batch.tos,
     );
     if (n < 0) {
       // A pending socket error (an ICMP error on a connected socket) comes out of recvmmsg once.

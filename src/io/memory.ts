@@ -108,6 +108,7 @@ export class MemoryPort implements PacketPort {
       batch.ports[n] = q.port;
       batch.ifindexes[n] = q.ifindex;
       batch.errors[n] = length < q.bytes.length ? errno('EMSGSIZE') : 0;
+      batch.tos[n] = 0;
       n++;
     }
     if (this.#head === this.#queue.length) {

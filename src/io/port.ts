@@ -56,6 +56,8 @@ export class PacketBatch {
   readonly ifindexes: Uint32Array;
   /** errno of each entry after a write, 0 when it was written. */
   readonly errors: Int32Array;
+  /** Outer IP TOS byte of a received datagram (UDP sockets opened with `receiveTos`), else 0. */
+  readonly tos: Uint8Array;
   /** Entries in use. */
   count = 0;
 
@@ -80,6 +82,7 @@ export class PacketBatch {
     this.ports = new Uint16Array(capacity);
     this.ifindexes = new Uint32Array(capacity);
     this.errors = new Int32Array(capacity);
+    this.tos = new Uint8Array(capacity);
   }
 
   /**

@@ -13,10 +13,12 @@ import {
   constants,
   getsockname,
   parseSockaddrIn,
+  setsockoptBuf,
   setsockoptInt,
   sockaddrIn,
   socket,
 } from './native/index.js';
+import os from 'node:os';
 
 export interface UdpOptions extends SocketOptions {
   /** Local IPv4 address, host order; 0 (the default) for any. */
@@ -25,7 +27,13 @@ export interface UdpOptions extends SocketOptions {
   port?: number;
   /** SO_REUSEADDR. */
   reuseAddress?: boolean;
+  /** IP_RECVTOS: each read reports the datagram's IP TOS byte in `batch.tos` (vxlan's ECN). */
+  receiveTos?: boolean;
 }
+
+/** Linux's IP_ADD_MEMBERSHIP / IP_DROP_MEMBERSHIP (include/uapi/linux/in.h). */
+const IP_ADD_MEMBERSHIP = 35;
+const IP_DROP_MEMBERSHIP = 36;
 
 export class UdpSocket extends DatagramPort {
   readonly localAddress: number;
@@ -45,6 +53,7 @@ export class UdpSocket extends DatagramPort {
     let local: { addr: number; port: number };
     try {
       if (options.reuseAddress) setsockoptInt(fd, c.SOL_SOCKET, c.SO_REUSEADDR, 1);
+      if (options.receiveTos) setsockoptInt(fd, c.IPPROTO_IP, c.IP_RECVTOS, 1);
       bind(fd, sockaddrIn(options.address ?? 0, options.port ?? 0));
       const name = Buffer.alloc(16);
       getsockname(fd, name);
@@ -55,6 +64,20 @@ export class UdpSocket extends DatagramPort {
     }
     const text = `udp ${formatIpv4(local.addr)}:${local.port}`;
     return new UdpSocket(fd, text, local.addr, local.port);
+  }
+
+  /**
+   * Joins (or with `join` false, leaves) the IPv4 multicast `group` (host order) on interface
+   * `ifindex` (0: the one the route picks): IP_ADD_MEMBERSHIP with a struct ip_mreqn.
+   */
+  setMembership(group: number, ifindex: number, join = true): void {
+    const c = constants();
+    const mreqn = Buffer.alloc(12);
+    mreqn.writeUInt32BE(group >>> 0, 0);
+    mreqn.writeUInt32BE(0, 4);
+    if (os.endianness() === 'LE') mreqn.writeInt32LE(ifindex, 8);
+    else mreqn.writeInt32BE(ifindex, 8);
+    setsockoptBuf(this.fd, c.IPPROTO_IP, join ? IP_ADD_MEMBERSHIP : IP_DROP_MEMBERSHIP, mreqn);
   }
 }
 

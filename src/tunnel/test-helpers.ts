@@ -68,3 +68,35 @@ export function ipv6Packet(
   p.set(dst, 24);
   return { bytes, start, length };
 }
+
+/**
+ * An Ethernet frame at `start` of a fresh buffer (room in front for outer headers): `dst` and `src`
+ * MACs, EtherType, then `payload` (for IPv4 an echo request from `ipv4Echo`).
+ */
+export function ethernetFrame(
+  dst: string,
+  src: string,
+  etherType: number,
+  payload: Uint8Array,
+  start = 64,
+): { bytes: Buffer; start: number; length: number } {
+  const length = 14 + payload.length;
+  const bytes = Buffer.alloc(start + length + 16);
+  const macs = [dst, src].flatMap((m) => m.split(':').map((h) => parseInt(h, 16)));
+  bytes.set(macs, start);
+  bytes.writeUInt16BE(etherType, start + 12);
+  bytes.set(payload, start + 14);
+  return { bytes, start, length };
+}
+
+/** An IPv4 echo request (see ipv4Echo) as a frame between two MACs. */
+export function ipv4EchoFrame(
+  dst: string,
+  src: string,
+  from: string,
+  to: string,
+  options: Parameters<typeof ipv4Echo>[2] = {},
+): { bytes: Buffer; start: number; length: number } {
+  const p = ipv4Echo(from, to, options);
+  return ethernetFrame(dst, src, 0x0800, p.bytes.subarray(p.start, p.start + p.length));
+}

@@ -385,3 +385,30 @@ function patchChecksum(bytes: Uint8Array, offset: number, oldWord: number, newWo
   bytes[offset + 10] = sum >>> 8;
   bytes[offset + 11] = sum;
 }
+
+/**
+ * Turns the 20-byte header at `offset` (no options) into a fragment's: total length, ID, MF and the
+ * fragment offset in bytes (a multiple of 8), DF cleared, checksum recomputed. For the sender that
+ * fragments itself (a raw socket never does it: raw(7)).
+ */
+export function ipv4SetFragmentUnchecked(
+  bytes: Uint8Array,
+  offset: number,
+  totalLength: number,
+  id: number,
+  moreFragments: boolean,
+  fragmentOffset: number,
+): void {
+  const word = (moreFragments ? IPV4_FLAG_MF : 0) | ((fragmentOffset >>> 3) & IPV4_FRAGMENT_OFFSET_MASK);
+  bytes[offset + 2] = totalLength >>> 8;
+  bytes[offset + 3] = totalLength;
+  bytes[offset + 4] = id >>> 8;
+  bytes[offset + 5] = id;
+  bytes[offset + 6] = word >>> 8;
+  bytes[offset + 7] = word;
+  bytes[offset + 10] = 0;
+  bytes[offset + 11] = 0;
+  const sum = internetChecksum(bytes, offset, IPV4_HEADER_LENGTH);
+  bytes[offset + 10] = sum >>> 8;
+  bytes[offset + 11] = sum;
+}

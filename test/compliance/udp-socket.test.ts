@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import type { BurrowError } from '../../src/errors.js';
-import { errnoName } from '../../src/io/native/index.js';
+import { constants, errnoName, setsockoptInt } from '../../src/io/native/index.js';
 import { PacketBatch } from '../../src/io/port.js';
 import { UdpSocket } from '../../src/io/udp-socket.js';
 import { fdCount, inNs, pattern, rootSkipReason, sweep } from './netns.js';
@@ -120,6 +120,31 @@ describe('UdpSocket', { skip }, () => {
         assert.equal(p.a.writeBatch(out), 2);
         assert.deepEqual((await collect(p.b, 1)).map((r) => r.bytes.toString()), ['to 4789']);
         assert.deepEqual((await collect(other, 1)).map((r) => r.bytes.toString()), ['to 4790']);
+      } finally {
+        other.close();
+      }
+    }));
+
+  it('with receiveTos reports each datagram\'s TOS byte; without it 0', () =>
+    withPair(async (p) => {
+      const other = inNs(p.veth.nsB, () => UdpSocket.open({ address: ADDR_B, port: 4790, receiveTos: true }));
+      try {
+        for (const [port, tos] of [
+          [4790, 0xb9],
+          [4789, 0xb9],
+        ] as const) {
+          inNs(p.veth.nsA, () => setsockoptInt(p.a.fd, constants().IPPROTO_IP, constants().IP_TOS, tos));
+          const out = writeBatchOf([Buffer.from('marked')], { addr: ADDR_B, port });
+          assert.equal(p.a.writeBatch(out), 1);
+        }
+        await new Promise((r) => setTimeout(r, 50));
+        const batch = new PacketBatch(4, 64, 0);
+        batch.tos.fill(7);
+        assert.equal(other.readBatch(batch), 1);
+        assert.equal(batch.tos[0], 0xb9);
+        batch.tos.fill(7);
+        assert.equal(p.b.readBatch(batch), 1);
+        assert.equal(batch.tos[0], 0, 'no IP_RECVTOS, no TOS');
       } finally {
         other.close();
       }

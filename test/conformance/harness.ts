@@ -6,6 +6,7 @@
  * a kernel that has the tunnel drivers creates nothing on the host. burrow runs with the daemon
  * unreachable: BURROW_AUTOSTART=0 and an empty BURROW_RUN_DIR.
  */
+import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -20,6 +21,8 @@ export interface Outcome {
 
 export interface ConformanceCase {
   args: string[];
+  /** The oracle: `ip` (the default) or `bridge` (for `burrow fdb`, `bridge fdb`). */
+  program?: 'ip' | 'bridge';
   /**
    * same: burrow prints exactly what `ip` prints (program name substituted).
    * daemon: a valid command; `ip` reaches the kernel, burrow must reach the daemon (before which nothing
@@ -44,6 +47,8 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 /** The source tree's root (this file runs from dist/test/conformance). */
 export const ROOT = path.resolve(here, '..', '..', '..');
 export const CASE_FILE = path.join(ROOT, 'test', 'conformance', 'tunnel-cases.json');
+/** `burrow link` against `ip link`, `burrow fdb` against `bridge fdb`. */
+export const LINK_CASE_FILE = path.join(ROOT, 'test', 'conformance', 'link-cases.json');
 export const BURROW = path.join(ROOT, 'bin', 'burrow');
 
 /** The stderr prefix of a burrow command that got as far as the daemon. */
@@ -51,18 +56,20 @@ export const DAEMON_STAGE = 'Cannot talk to the burrow daemon: ';
 
 /** ip's texts with its program name replaced by burrow's, and nothing else. */
 export function substituteProgramName(text: string): string {
-  return text.replace(/(^|[\s"])ip(?= (?:tunnel|tunl|-help|help)\b)/gm, '$1burrow');
+  return text
+    .replace(/(^|[\s"])ip(?= (?:tunnel|tunl|link|-help|help)\b)/gm, '$1burrow')
+    .replace(/(^|[\s"])bridge(?= fdb\b)/gm, '$1burrow');
 }
 
-export function readCases(): CaseFile {
-  return JSON.parse(fs.readFileSync(CASE_FILE, 'utf8')) as CaseFile;
+export function readCases(file = CASE_FILE): CaseFile {
+  return JSON.parse(fs.readFileSync(file, 'utf8')) as CaseFile;
 }
 
 /** One case per line, so that a change in behaviour is a one-line diff. */
-export function writeCases(file: CaseFile): void {
+export function writeCases(file: CaseFile, path_ = CASE_FILE): void {
   const lines = file.cases.map((c) => '    ' + JSON.stringify(c));
   fs.writeFileSync(
-    CASE_FILE,
+    path_,
     `{\n  "iproute2": ${JSON.stringify(file.iproute2)},\n  "cases": [\n${lines.join(',\n')}\n  ]\n}\n`,
   );
 }
@@ -91,8 +98,8 @@ export function ipAvailability(): { ip: boolean; netns: boolean; version: string
   return { ip: true, netns: !n.error && n.status === 0, version: v.stdout.trim() };
 }
 
-export async function runIp(args: string[], netns: boolean): Promise<Outcome> {
-  const o = netns ? await execute('unshare', ['--net', 'ip', ...args]) : await execute('ip', args);
+export async function runIp(args: string[], netns: boolean, program: 'ip' | 'bridge' = 'ip'): Promise<Outcome> {
+  const o = netns ? await execute('unshare', ['--net', program, ...args]) : await execute(program, args);
   return { exit: o.exit, stdout: substituteProgramName(o.stdout), stderr: substituteProgramName(o.stderr) };
 }
 
@@ -107,4 +114,39 @@ export function runBurrow(args: string[]): Promise<Outcome> {
 export function cleanUp(): void {
   if (runDir !== undefined) fs.rmSync(runDir, { recursive: true, force: true });
   runDir = undefined;
+}
+
+/** What "valid input" means for one object: how far burrow got, and what the oracle's kernel said. */
+export interface ValidInputRules {
+  /** Checks that burrow, with no daemon to talk to, got as far as the daemon. */
+  reachedDaemon(burrow: Outcome, recorded: Outcome): void;
+  /** Whether the oracle's outcome shows that its parser took the input (the kernel may still refuse). */
+  oracleTook(oracle: Outcome): boolean;
+}
+
+/**
+ * One conformance case: burrow's outcome against the recorded one (same, daemon or differs), then the
+ * oracle on this machine against the recording, so that an iproute2 upgrade shows up as a failure.
+ */
+export async function checkCase(
+  c: ConformanceCase,
+  file: CaseFile,
+  availability: { ip: boolean; netns: boolean; version: string },
+  t: { diagnostic(message: string): void },
+  rules: ValidInputRules,
+): Promise<void> {
+  const burrow = await runBurrow(c.args);
+  if (c.expect === 'same') assert.deepEqual(burrow, c.ip);
+  else if (c.expect === 'daemon') rules.reachedDaemon(burrow, c.ip!);
+  else assert.deepEqual(burrow, c.burrow);
+
+  if (!availability.ip) {
+    t.diagnostic('needs iproute2 (`ip`, `bridge`) to check the recorded expectation');
+    return;
+  }
+  const oracle = await runIp(c.args, availability.netns, c.program ?? 'ip');
+  if (c.expect === 'daemon') assert.ok(rules.oracleTook(oracle), `the oracle refused valid input: ${oracle.stderr}`);
+  else if (availability.version === file.iproute2) {
+    assert.deepEqual(oracle, c.ip, 'the iproute2 on this machine no longer prints what was recorded');
+  }
 }

@@ -72,6 +72,7 @@ export interface NativeConstants {
   readonly IP_MTU_DISCOVER: number;
   readonly IP_MTU: number;
   readonly IP_RECVERR: number;
+  readonly IP_RECVTOS: number;
   readonly IP_PMTUDISC_DONT: number;
   readonly IP_PMTUDISC_WANT: number;
   readonly IP_PMTUDISC_DO: number;
@@ -148,7 +149,7 @@ export interface PktioAddon {
   recvBatch(
     fd: number, data: Uint8Array, slotSize: number, headroom: number, offsets: Uint32Array,
     lengths: Uint32Array, addrs: Uint32Array, ports: Uint16Array, ifindexes: Uint32Array, max: number,
-    errors?: Int32Array | null,
+    errors?: Int32Array | null, tos?: Uint8Array | null,
   ): number;
   sendBatch(
     fd: number, data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, addrs: Uint32Array,

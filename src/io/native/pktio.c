@@ -56,7 +56,8 @@
 #endif
 
 #define MAX_BATCH 256
-#define PKTINFO_SPACE CMSG_SPACE(sizeof(struct in_pktinfo))
+/* Room for IP_PKTINFO and, on sockets with IP_RECVTOS, IP_TOS. */
+#define PKTINFO_SPACE (CMSG_SPACE(sizeof(struct in_pktinfo)) + CMSG_SPACE(sizeof(int)))
 
 /* ---------- per-environment scratch arrays for recvmmsg/sendmmsg ---------- */
 
@@ -682,17 +683,26 @@ static uint32_t pktinfo_ifindex(struct msghdr *h) {
   return 0;
 }
 
+/* The outer TOS byte of a datagram (IP_TOS, on sockets with IP_RECVTOS), 0 without one. */
+static uint8_t cmsg_tos(struct msghdr *h) {
+  for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c != NULL; c = CMSG_NXTHDR(h, c)) {
+    if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TOS) return *(uint8_t *)CMSG_DATA(c);
+  }
+  return 0;
+}
+
 /*
- * recvBatch(fd, data, slotSize, headroom, offsets, lengths, addrs, ports, ifindexes, max, errors?)
+ * recvBatch(fd, data, slotSize, headroom, offsets, lengths, addrs, ports, ifindexes, max, errors?, tos?)
  *   -> n or -errno.
  * recvmmsg() in chunks of up to 256 until max datagrams or the queue is empty. An error after some
  * datagrams ends the batch early: within a chunk the kernel keeps it for the next call; at the start
  * of a later chunk it is dropped (a socket error is news, not data). addrs/ports: the sender (host
  * order); ifindexes: the ingress interface from IP_PKTINFO (0 unless the socket has IP_PKTINFO on).
  * When `errors` is given, errors[i] is EMSGSIZE for a datagram cut to fit its slot (MSG_TRUNC), else 0.
+ * When `tos` (a Uint8Array) is given, tos[i] is the datagram's IP TOS byte (needs IP_RECVTOS), else 0.
  */
 static napi_value recv_batch(napi_env env, napi_callback_info info) {
-  ARGS(11);
+  ARGS(12);
   int fd;
   slots_t s;
   uint32_t *addrs, *ifindexes, max;
@@ -704,9 +714,13 @@ static napi_value recv_batch(napi_env env, napi_callback_info info) {
       !arg_u32s(env, argv[8], "ifindexes", &ifindexes, &n_ifs) || !arg_count(env, argv[9], "max", &max))
     return NULL;
   if (argc > 10 && !is_nullish(env, argv[10]) && !arg_i32s(env, argv[10], "errors", &errors, &n_err)) return NULL;
+  uint8_t *tos = NULL;
+  size_t n_tos = SIZE_MAX;
+  if (argc > 11 && !is_nullish(env, argv[11]) && !arg_bytes(env, argv[11], "tos", &tos, &n_tos)) return NULL;
   size_t other = n_addrs < n_ports ? n_addrs : n_ports;
   if (n_ifs < other) other = n_ifs;
   if (n_err < other) other = n_err;
+  if (n_tos < other) other = n_tos;
   if (!check_max(env, &s, max, other)) return NULL;
 
   scratch_t *x = scratch(env);
@@ -744,6 +758,7 @@ static napi_value recv_batch(napi_env env, napi_callback_info info) {
       addrs[i] = inet ? ntohl(sin->sin_addr.s_addr) : 0;
       ports[i] = inet ? ntohs(sin->sin_port) : 0;
       ifindexes[i] = pktinfo_ifindex(h);
+      if (tos != NULL) tos[i] = cmsg_tos(h);
       if (errors != NULL) errors[i] = (h->msg_flags & MSG_TRUNC) ? EMSGSIZE : 0;
     }
     done += (uint32_t)r;
@@ -1033,7 +1048,7 @@ static napi_value make_constants(napi_env env) {
   C(SO_SNDBUFFORCE); C(SO_BINDTODEVICE); C(SO_BINDTOIFINDEX); C(SO_NETNS_COOKIE);
   C(IPPROTO_IP); C(IPPROTO_ICMP); C(IPPROTO_IPIP); C(IPPROTO_TCP); C(IPPROTO_UDP); C(IPPROTO_IPV6);
   C(IPPROTO_GRE); C(IPPROTO_ESP); C(IPPROTO_RAW);
-  C(IP_TOS); C(IP_TTL); C(IP_HDRINCL); C(IP_PKTINFO); C(IP_MTU_DISCOVER); C(IP_MTU); C(IP_RECVERR);
+  C(IP_TOS); C(IP_TTL); C(IP_HDRINCL); C(IP_PKTINFO); C(IP_MTU_DISCOVER); C(IP_MTU); C(IP_RECVERR); C(IP_RECVTOS);
   C(IP_PMTUDISC_DONT); C(IP_PMTUDISC_WANT); C(IP_PMTUDISC_DO); C(IP_PMTUDISC_PROBE);
   C(MSG_PEEK); C(MSG_TRUNC); C(MSG_DONTWAIT);
   /* netlink */

@@ -11,6 +11,7 @@ import {
   AF_UNSPEC,
   IFF_MULTICAST,
   IFF_UP,
+  IFLA_ADDRESS,
   IFLA_AF_SPEC,
   IFLA_IFNAME,
   IFLA_INET6_ADDR_GEN_MODE,
@@ -91,6 +92,11 @@ function change(nl: NetlinkHandle, b: MessageBuilder, what: string): void {
 /** `ip link set dev X mtu N`. */
 export function linkSetMtu(nl: NetlinkHandle, ref: LinkRef, mtu: number): void {
   change(nl, linkMessage(RTM_NEWLINK, 0, ref).attrU32(IFLA_MTU, mtu), `set mtu ${mtu} on ${describe(ref)}`);
+}
+
+/** `ip link set dev X address LLADDR`. */
+export function linkSetAddress(nl: NetlinkHandle, ref: LinkRef, address: Uint8Array): void {
+  change(nl, linkMessage(RTM_NEWLINK, 0, ref).attr(IFLA_ADDRESS, address), `set address on ${describe(ref)}`);
 }
 
 /** `ip link set dev X up`. */

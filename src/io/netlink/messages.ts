@@ -197,6 +197,8 @@ export const IFLA_NUM_TX_QUEUES = 31;
 export const IFLA_NUM_RX_QUEUES = 32;
 export const IFLA_CARRIER = 33;
 export const IFLA_CARRIER_CHANGES = 35;
+export const IFLA_GSO_MAX_SEGS = 40;
+export const IFLA_GSO_MAX_SIZE = 41;
 export const IFLA_LINK_NETNSID = 37;
 export const IFLA_PAD = 42;
 export const IFLA_MIN_MTU = 50;
@@ -204,6 +206,10 @@ export const IFLA_MAX_MTU = 51;
 export const IFLA_PROP_LIST = 52;
 export const IFLA_ALT_IFNAME = 53;
 export const IFLA_PERM_ADDRESS = 54;
+export const IFLA_GRO_MAX_SIZE = 58;
+export const IFLA_TSO_MAX_SIZE = 59;
+export const IFLA_TSO_MAX_SEGS = 60;
+export const IFLA_ALLMULTI = 61;
 
 export const IFLA_INFO_KIND = 1;
 export const IFLA_INFO_DATA = 2;
@@ -827,6 +833,13 @@ export interface Link {
   promiscuity?: number;
   numTxQueues?: number;
   numRxQueues?: number;
+  /** IFLA_ALLMULTI and the offload limits `ip -d link show` prints. */
+  allmulti?: number;
+  gsoMaxSize?: number;
+  gsoMaxSegs?: number;
+  groMaxSize?: number;
+  tsoMaxSize?: number;
+  tsoMaxSegs?: number;
   carrier?: boolean;
   carrierChanges?: number;
   alias?: string;
@@ -929,6 +942,12 @@ export function decodeLink(payload: Buffer): Link {
     ['numTxQueues', IFLA_NUM_TX_QUEUES],
     ['numRxQueues', IFLA_NUM_RX_QUEUES],
     ['carrierChanges', IFLA_CARRIER_CHANGES],
+    ['allmulti', IFLA_ALLMULTI],
+    ['gsoMaxSize', IFLA_GSO_MAX_SIZE],
+    ['gsoMaxSegs', IFLA_GSO_MAX_SEGS],
+    ['groMaxSize', IFLA_GRO_MAX_SIZE],
+    ['tsoMaxSize', IFLA_TSO_MAX_SIZE],
+    ['tsoMaxSegs', IFLA_TSO_MAX_SEGS],
   ];
   const rec = link as unknown as Record<string, unknown>;
   for (const [key, type] of optionalU32) {
