@@ -17,6 +17,7 @@
  * Each readable callback handles at most BUDGET batches so that no source starves the others.
  * Buffers: one receive and one transmit batch for the whole engine, reused for every packet.
  */
+import { randomInt } from 'node:crypto';
 import { PacketBatch, type PacketPort } from '../io/port.js';
 import { countDrop, type DropReason } from '../tunnel/drop.js';
 import { encapsulateGre, receiveGre } from '../tunnel/gre.js';
@@ -108,6 +109,8 @@ export class Engine {
 
   /** Starts moving packets for a tunnel (already in the table) over its device. */
   attach(tunnel: Tunnel, device: PacketPort): void {
+    // The kernel's outer IP ID counters start at random (ip_idents_reserve); so do burrow's.
+    tunnel.txId = randomInt(0x10000);
     const protocol = protocolOfMode(tunnel.params.mode) as UnderlayProtocol;
     const attachment: Attachment = { tunnel, device, pending: PacketBatch.forWriting(BATCH_SIZE) };
     this.attached.set(tunnel, attachment);

@@ -37,7 +37,7 @@ test('gre key 42: header 20 00 08 00 00 00 00 2a, outer header as the kernel wri
   assert.deepEqual([...outer.subarray(20, 28)], [0x20, 0x00, 0x08, 0x00, 0x00, 0x00, 0x00, 0x2a]);
   assert.equal(outer[0], 0x45);
   assert.equal(outer.readUInt16BE(2), outer.length, 'total length');
-  assert.equal(outer.readUInt16BE(6), 0x4000, 'DF (pmtudisc), ID 0');
+  assert.equal(outer.readUInt16BE(6), 0x4000, 'DF (pmtudisc), not a fragment');
   assert.equal(outer[8], 64, 'fixed TTL');
   assert.equal(outer[9], 47);
   assert.equal(outer.readUInt32BE(12), ip(A));
