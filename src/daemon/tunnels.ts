@@ -14,6 +14,7 @@ import { addrAdd } from '../io/netlink/addr.js';
 import { linkByIndex, linkByName, linkDel, linkSetAddrGenMode, linkSetMtu, linkSetMulticast } from '../io/netlink/link.js';
 import { routeGet } from '../io/netlink/route.js';
 import type { NetlinkEvent, NetlinkHandle } from '../io/netlink/socket.js';
+import { deviceConfKey, Sysctl } from '../io/sysctl.js';
 import { TunDevice } from '../io/tun.js';
 import type { TunnelInfo } from '../control/protocol.js';
 import { findForDelete, planAdd, planChange } from '../tunnel/admin.js';
@@ -34,6 +35,7 @@ export class TunnelService {
     private readonly stateFile: string,
     private readonly state: DaemonState,
     private readonly log: Logger,
+    private readonly sysctl: Sysctl = new Sysctl(),
   ) {}
 
   // ----- requests -------------------------------------------------------------------------------
@@ -230,25 +232,57 @@ export class TunnelService {
   // ----- helpers --------------------------------------------------------------------------------
 
   /**
-   * Makes the TUN device look like the kernel's tunnel device where it matters: no IPv6 link-local of
-   * its own unless the mode carries IPv6, and for sit and gre the link-local the kernel derives from the
-   * local IPv4 address (fe80::<a.b.c.d> for sit, fe80::5efe:<a.b.c.d> for gre).
+   * Makes the TUN device look like the kernel's tunnel device where IPv6 shows it:
+   * - not multicast-capable, and in no multicast group but all-nodes. TUNSETIFF registers the device
+   *   with IFF_MULTICAST, and with IPv6 forwarding on the kernel joins it to the all-routers groups
+   *   there and then (ipv6_add_dev) and sends MLD reports for them into the tunnel once it is up; the
+   *   kernel's ipip, gre and sit devices never have IFF_MULTICAST, so never join and never report.
+   *   Turning the device's forwarding off while the flag is still set leaves those groups
+   *   (dev_forward_change); then the flag goes, and forwarding is put back, which joins nothing.
+   *   The leaving is done in MLDv1 mode, where a group never reported needs no Done message; in
+   *   MLDv2 mode the kernel would queue a state-change report and send it when the device comes up.
+   * - the link-local address the kernel gives its own device: fe80::5efe:<a.b.c.d> (ISATAP style) for
+   *   ipip and gre (addrconf_dev_config / addrconf_gre_config), fe80::<a.b.c.d> for sit (add_v4_addrs);
+   *   none without a local address. addrgenmode none stops the kernel from deriving one of its own.
+   * - router solicitations only where the kernel sends them: gre does; ipip does not
+   *   (addrconf_dad_completed skips ARPHRD_TUNNEL) and neither does sit (its link-local skips DAD,
+   *   which is where solicitations start). A TUN device is ARPHRD_NONE and would solicit for both.
    */
   private prepareDevice(t: Tunnel): void {
-    // The kernel's ipip, gre and sit devices are not multicast-capable (no IFF_MULTICAST).
+    const name = t.params.name;
+    const conf = (key: string) => deviceConfKey(6, name, key);
+    const forwarding = this.readDeviceSysctl(name, 'forwarding');
+    if (forwarding !== null && forwarding !== 0) {
+      const mldVersion = this.sysctl.readInt(conf('force_mld_version'));
+      this.sysctl.write(conf('force_mld_version'), 1);
+      this.sysctl.write(conf('forwarding'), 0);
+      this.sysctl.write(conf('force_mld_version'), mldVersion);
+    }
     linkSetMulticast(this.nl, t.ifindex, false);
+    if (forwarding !== null && forwarding !== 0) this.sysctl.write(conf('forwarding'), forwarding);
+    if (t.params.mode !== 'gre' && forwarding !== null) this.sysctl.write(conf('router_solicitations'), 0);
     linkSetAddrGenMode(this.nl, t.ifindex, 'none');
     const local = t.params.local;
-    if (local === 0 || t.params.mode === 'ipip') return;
+    if (local === 0) return;
     const address = new Uint8Array(16);
     address[0] = 0xfe;
     address[1] = 0x80;
-    if (t.params.mode === 'gre') address.set(isatapInterfaceId(local), 8);
+    if (t.params.mode !== 'sit') address.set(isatapInterfaceId(local), 8);
     address[12] = local >>> 24;
     address[13] = (local >>> 16) & 0xff;
     address[14] = (local >>> 8) & 0xff;
     address[15] = local & 0xff;
     addrAdd(this.nl, { link: t.ifindex, address, prefixLength: 64, scope: 253, nodad: true });
+  }
+
+  /** A per-device IPv6 setting, or null when the device has no IPv6 (disabled in this kernel). */
+  private readDeviceSysctl(device: string, name: string): number | null {
+    try {
+      return this.sysctl.readInt(deviceConfKey(6, device, name));
+    } catch (error) {
+      if (error instanceof BurrowError && error.code === 'ENOENT') return null;
+      throw error;
+    }
   }
 
   /** MTU of the device the tunnel's packets leave by (ip_tunnel_bind_dev), or null for 1500. */
