@@ -11,7 +11,9 @@
 import { BurrowError } from '../errors.js';
 import type { Engine } from '../engine/engine.js';
 import { addrAdd } from '../io/netlink/addr.js';
-import { linkByIndex, linkByName, linkDel, linkSetAddrGenMode, linkSetMtu, linkSetMulticast } from '../io/netlink/link.js';
+import {
+  linkByIndex, linkByName, linkDel, linkSetAddrGenMode, linkSetMtu, linkSetMulticast, linkSetTxQueueLen,
+} from '../io/netlink/link.js';
 import { routeGet } from '../io/netlink/route.js';
 import type { NetlinkEvent, NetlinkHandle } from '../io/netlink/socket.js';
 import { deviceConfKey, Sysctl } from '../io/sysctl.js';
@@ -24,6 +26,9 @@ import { defaultMtu, Tunnel } from '../tunnel/tunnel.js';
 import { isatapInterfaceId } from '../tunnel/sit.js';
 import type { Logger } from './log.js';
 import { saveState, type DaemonState } from './state.js';
+
+/** DEFAULT_TX_QUEUE_LEN, which ip_tunnel_setup leaves alone. */
+const KERNEL_TUNNEL_TXQLEN = 1000;
 
 export class TunnelService {
   private routeRefreshPending = false;
@@ -250,6 +255,8 @@ export class TunnelService {
    */
   private prepareDevice(t: Tunnel): void {
     const name = t.params.name;
+    // The kernel's tunnel devices have the default queue length, 1000; a TUN device starts with 500.
+    linkSetTxQueueLen(this.nl, t.ifindex, KERNEL_TUNNEL_TXQLEN);
     const conf = (key: string) => deviceConfKey(6, name, key);
     const forwarding = this.readDeviceSysctl(name, 'forwarding');
     if (forwarding !== null && forwarding !== 0) {

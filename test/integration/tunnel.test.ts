@@ -41,7 +41,7 @@ describe('burrow to burrow over a router', { skip, concurrency: false }, () => {
     // as the kernel's ipip device does not: the counters hold the ping alone.
     await tunnelPair(lab, 'ipip', { both: ['ttl', '64'] });
     try {
-      assert.match(await lab.ip(A, ['link', 'show', 'vpn0']), /mtu 1480 /);
+      assert.match(await lab.ip(A, ['link', 'show', 'vpn0']), /mtu 1480 .* qlen 1000\n/, 'MTU and queue length of the kernel\'s device');
       const r = await ping(lab, A, B_TUNNEL, ['-c', '20']);
       assert.equal(r.received, 20, r.output);
       const a = await counters(lab, A);

@@ -61,11 +61,11 @@ function textEntries(text: string): string[] {
   return entries.map((e) => `${e}\n`);
 }
 
-/** `<FLAGS>` and `mtu N` of an `ip link show` / `ip -d link show` first line. */
-function linkHead(text: string): { flags: string; mtu: number } {
-  const m = /<([^>]*)> mtu (\d+) /.exec(text);
+/** `<FLAGS>`, `mtu N` and `qlen N` of an `ip link show` / `ip -d link show` first line. */
+function linkHead(text: string): { flags: string; mtu: number; qlen: number } {
+  const m = /<([^>]*)> mtu (\d+) .* qlen (\d+)/.exec(text);
   assert.ok(m, text);
-  return { flags: m[1], mtu: Number(m[2]) };
+  return { flags: m[1], mtu: Number(m[2]), qlen: Number(m[3]) };
 }
 
 /** The case's remote: point-to-point (unicast) or not. */
@@ -126,7 +126,7 @@ describe('output fidelity against the recorded kernel (gold)', { skip: labSkip, 
   });
 
   for (const c of cases) {
-    test(`${c.add}: show, -o show, -j show, MTU and flags`, () => {
+    test(`${c.add}: show, -o show, -j show, MTU, queue length and flags`, () => {
       const ours = printed.get(c.name)!;
       assert.equal(ours.show, c.show, 'tunnel show NAME');
       assert.equal(ours.oneline, c.oneline, '-o tunnel show NAME');
@@ -143,6 +143,7 @@ describe('output fidelity against the recorded kernel (gold)', { skip: labSkip, 
       assert.ok(line, `ip link shows ${c.name}`);
       const device = linkHead(line);
       assert.equal(device.mtu, kernel.mtu, 'the MTU the kernel gives the device');
+      assert.equal(device.qlen, kernel.qlen, 'the queue length');
       if (pointToPoint(c)) assert.equal(device.flags, kernel.flags, 'device flags');
       else assert.equal(device.flags, 'POINTOPOINT,NOARP', 'a TUN device is always point-to-point (README)');
     });
