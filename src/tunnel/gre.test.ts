@@ -65,6 +65,20 @@ test('gre csum + key + seq: fields in RFC order, checksum verifies, sequence cou
   }
 });
 
+test('gre oseq: a packet refused by the route or MTU checks still takes a sequence number, as in the kernel', () => {
+  const t = sender({ oflags: GRE_SEQ });
+  assert.equal(send(t).readUInt32BE(24), 0);
+  t.route = 'no-route';
+  const pkt = ipv4Echo('10.0.0.1', '10.0.0.2');
+  assert.equal(encapsulateGre(t, pkt.bytes, pkt.start, pkt.length, newEncapResult()), 'no-route');
+  t.route = 'ok';
+  t.routeMtu = 100;
+  const big = ipv4Echo('10.0.0.1', '10.0.0.2');
+  assert.equal(encapsulateGre(t, big.bytes, big.start, big.length, newEncapResult()), 'too-big');
+  t.routeMtu = 1500;
+  assert.equal(send(t).readUInt32BE(24), 3, 'numbers 1 and 2 went with the refused packets');
+});
+
 interface Case {
   name: string;
   tx: Partial<TunnelParams>;
