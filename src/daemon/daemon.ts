@@ -73,6 +73,7 @@ export async function runDaemon(): Promise<number> {
   const table = new TunnelTable();
   const engine = new Engine(table, systemIo(), errnoName);
   const service = new TunnelService(table, engine, nl, paths.state, state, log);
+  engine.onRouteStale((tunnel) => service.refreshRoute(tunnel));
   const monitor = NetlinkMonitor.open((event) => service.onNetlinkEvent(event));
   service.adopt(state.tunnels);
 

@@ -32,6 +32,8 @@ const KERNEL_TUNNEL_TXQLEN = 1000;
 
 export class TunnelService {
   private routeRefreshPending = false;
+  /** Tunnels whose outer route has a path MTU that expires: the timer that looks again then. */
+  private readonly expiryChecks = new Map<Tunnel, NodeJS.Timeout>();
 
   constructor(
     private readonly table: TunnelTable,
@@ -208,8 +210,13 @@ export class TunnelService {
   /**
    * What the kernel's transmit path would find for the outer route (ip_tunnel_xmit): the device and MTU
    * it leaves by, no route (also when `local` is not an address of this host), or the tunnel itself.
+   * A path MTU the kernel learned (a route exception) expires without any event: the route is looked
+   * up again when it does, so that the tunnel goes back to the device's MTU as the kernel's would.
    */
-  private refreshRoute(t: Tunnel): void {
+  refreshRoute(t: Tunnel): void {
+    const pending = this.expiryChecks.get(t);
+    if (pending !== undefined) clearTimeout(pending);
+    this.expiryChecks.delete(t);
     const p = t.params;
     if (p.remote === 0) {
       t.route = 'ok';
@@ -228,6 +235,14 @@ export class TunnelService {
       }
       t.route = route.type === 'unicast' || route.type === 'local' ? 'ok' : 'no-route';
       t.routeMtu = route.mtu ?? (oif !== 0 ? linkByIndex(this.nl, oif).mtu : 1500);
+      if (route.mtu !== undefined && route.expires !== undefined) {
+        const timer = setTimeout(() => {
+          this.expiryChecks.delete(t);
+          if (this.table.get(t.name) === t) this.refreshRoute(t);
+        }, (route.expires + 1) * 1000);
+        timer.unref();
+        this.expiryChecks.set(t, timer);
+      }
     } catch (error) {
       if (!(error instanceof BurrowError)) throw error;
       t.route = 'no-route';
@@ -326,6 +341,8 @@ export class TunnelService {
 
   private remove(t: Tunnel): void {
     if (this.table.get(t.name) !== t) return;
+    clearTimeout(this.expiryChecks.get(t));
+    this.expiryChecks.delete(t);
     this.table.remove(t);
     this.engine.detach(t);
     this.save();
