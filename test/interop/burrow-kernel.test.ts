@@ -285,9 +285,9 @@ describe('burrow and the kernel as the two ends of a tunnel', { skip, concurrenc
     });
   }
 
-  test('DF and an inner packet over the path MTU: frag-needed with the MTU, a transmit error, both ways', async () => {
-    await withPair(f, { mode: 'ipip', net: 22, both: 'ttl 64' }, async (p) => {
-      // The device MTU lets a 1500-byte packet in; the path takes 1500 - 20 of inner packet.
+  test('DF and an inner packet over the tunnel\'s path MTU: frag-needed with the MTU, a transmit error, a sequence number used', async () => {
+    await withPair(f, { mode: 'gre', net: 22, both: 'ttl 64 seq' }, async (p) => {
+      // The device MTU lets a 1500-byte packet in; the path takes 1500 - 20 - 8 of inner packet.
       await checkScripts(f.lab, A, [`ip link set ${p.name} mtu 1500`]);
       await f.peer.check(`ip link set ${p.name} mtu 1500`);
       const big = '-M do -s 1472';
@@ -296,8 +296,8 @@ describe('burrow and the kernel as the two ends of a tunnel', { skip, concurrenc
       for (const [who, r, sender, receiver] of [['burrow', fromA, fromA.burrow, fromA.kernel], ['the kernel', fromB, fromB.kernel, fromB.burrow]] as const) {
         assert.equal(r.ping.received, 0, `${who}: ${r.ping.output}`);
         // The first is refused by the tunnel with frag-needed; ping then knows the MTU itself.
-        assert.match(r.ping.output, /Frag needed and DF set \(mtu = 1480\)/, `${who}: ${r.ping.output}`);
-        assert.match(r.ping.output, /local error: message too long, mtu=1480/, `${who}: ${r.ping.output}`);
+        assert.match(r.ping.output, /Frag needed and DF set \(mtu = 1472\)/, `${who}: ${r.ping.output}`);
+        assert.match(r.ping.output, /local error: message too long, mtu=1472/, `${who}: ${r.ping.output}`);
         assert.deepEqual(moved(sender), { tx_errors: 1 }, `${who}: one transmit error, nothing sent`);
         assert.deepEqual(moved(receiver), {}, `${who}'s peer got nothing`);
       }
@@ -305,9 +305,49 @@ describe('burrow and the kernel as the two ends of a tunnel', { skip, concurrenc
       // burrow's from the packet's destination (README: how burrow differs).
       assert.match(fromB.ping.output, new RegExp(`From ${p.bAddress.replaceAll('.', '\\.')} icmp_seq=1 Frag needed`));
       assert.match(fromA.ping.output, new RegExp(`From ${p.bAddress.replaceAll('.', '\\.')} icmp_seq=1 Frag needed`));
-      const fits = '-M do -s 1452';
-      assert.equal((await pingFromA(f, p, 1, fits)).ping.received, 1, '1452 + 28 = 1480 fits from A');
-      assert.equal((await pingFromB(f, p, 1, fits)).ping.received, 1, 'and from B');
+      // The refused packet took sequence number 0 on either side (the kernel numbers before it checks).
+      const fits = '-M do -s 1444';
+      let fromKernel: Outer[] = [];
+      const fromBurrow = await captureOuter(f, p, f.tap, A_UNDERLAY, 2, async () => {
+        fromKernel = await captureOuter(f, p, R_TO_A, B_UNDERLAY, 2, async () => {
+          assert.equal((await pingFromA(f, p, 1, fits)).ping.received, 1, '1444 + 28 = 1472 fits from A');
+          assert.equal((await pingFromB(f, p, 1, fits)).ping.received, 1, 'and from B');
+        });
+      });
+      assert.deepEqual(fromKernel.map((o) => o.gre?.seq), [1, 2], 'the kernel: 0 went with the refused packet');
+      assert.deepEqual(fromBurrow.map((o) => o.gre?.seq), [1, 2], 'burrow, as the kernel');
+    });
+  });
+
+  test('a smaller MTU on the router\'s far link: the next DF packet gets frag-needed with the path MTU, both ways', async () => {
+    await withPair(f, { mode: 'ipip', net: 29, both: 'ttl 64' }, async (p) => {
+      const big = '-M do -s 1452';
+      const flush = 'ip route flush cache';
+      const mtuOn = (ifname: string, mtu: number) => checkScripts(f.lab, R, [`ip link set ${ifname} mtu ${mtu}`]);
+      try {
+        // A to B: R's link towards B (its tap) takes 1400. The first outer packet gets frag-needed
+        // from R, which A's kernel applies to its route to B; burrow's next packet finds that out.
+        await mtuOn(f.tap, 1400);
+        const fromA = await pingFromA(f, p, 3, big);
+        await mtuOn(f.tap, 1500);
+        // B to A: R's link towards A takes 1400 (while A sends nothing big: a veth drops what is
+        // larger than the receiving end's MTU).
+        await mtuOn(R_TO_A, 1400);
+        const fromB = await pingFromB(f, p, 3, big);
+        await mtuOn(R_TO_A, 1500);
+        for (const [who, x, sender] of [['burrow', fromA, fromA.burrow], ['the kernel', fromB, fromB.kernel]] as const) {
+          assert.equal(x.ping.received, 0, `${who}: ${x.ping.output}`);
+          assert.match(x.ping.output, /Frag needed and DF set \(mtu = 1380\)/, `${who}: the path MTU less 20`);
+          assert.match(x.ping.output, /local error: message too long, mtu=1380/, `${who}: ${x.ping.output}`);
+          assert.deepEqual(moved(sender), { tx_packets: 1, tx_bytes: 1480, tx_errors: 1 }, `${who}: the first went, the second was refused`);
+        }
+      } finally {
+        await mtuOn(f.tap, 1500);
+        await mtuOn(R_TO_A, 1500);
+        // The path MTUs learned here must not outlive the test.
+        await checkScripts(f.lab, A, [flush]);
+        await f.peer.check(flush);
+      }
     });
   });
 
