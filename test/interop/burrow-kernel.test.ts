@@ -437,6 +437,56 @@ describe('burrow and the kernel as the two ends of a tunnel', { skip, concurrenc
   test('gre seq mismatch, both ways: unsequenced packets to a tunnel with iseq are OutOfSeq', () =>
     oneSidedDrops({ mode: 'gre', net: 25, both: 'iseq' }, { rx_fifo_errors: 3, rx_errors: 3 }, 'seq-out-of-order'));
 
+  test('ECN: a router marking CE on the outer header: Not-ECT inside is dropped (CsumErrs), ECT inside is delivered, both ways', async () => {
+    await withPair(f, { mode: 'gre', net: 30 }, async (p) => {
+      const mark = (op: 'A' | 'D') => `iptables -t mangle -${op} FORWARD -p gre -j TOS --set-tos 0x03/0x03`;
+      await checkScripts(f.lab, R, [mark('A')]);
+      try {
+        const fromA = await pingFromA(f, p, 2);
+        const fromB = await pingFromB(f, p, 2);
+        const dropped = { rx_frame_errors: 2, rx_errors: 2 };
+        assert.equal(fromA.ping.received + fromB.ping.received, 0);
+        assert.deepEqual(moved(fromA.kernel), dropped, 'the kernel drops CE over Not-ECT (RFC 6040)');
+        assert.deepEqual(moved(fromB.burrow), dropped, 'burrow, as the kernel');
+        const ectA = await pingFromA(f, p, 2, '-Q 0x02');
+        const ectB = await pingFromB(f, p, 2, '-Q 0x02');
+        assert.equal(ectA.ping.received, 2, `CE over ECT(0) is delivered, from A: ${ectA.ping.output}`);
+        assert.equal(ectB.ping.received, 2, `and from B: ${ectB.ping.output}`);
+        assert.equal(await burrowStatsBlock(f, p.name), await kernelStatsBlock(f, p.name), 'the same counters, CsumErrs included');
+      } finally {
+        await runScripts(f.lab, R, [mark('D')]);
+      }
+    });
+  });
+
+  test('IPv6 inside: gre carries it both ways (between the link-local addresses), ipip refuses it with a transmit error on either side', async () => {
+    const linkLocal = async (p: Pair) => {
+      const [a] = await checkScripts(f.lab, A, [`ip -6 -o addr show dev ${p.name} scope link`]);
+      const b = await f.peer.check(`ip -6 -o addr show dev ${p.name} scope link`);
+      const addr = (text: string) => /inet6 ([0-9a-f:]+)\//.exec(text)?.[1];
+      return { a: addr(a)!, b: addr(b)! };
+    };
+    await withPair(f, { mode: 'gre', net: 31 }, async (p) => {
+      const ll = await linkLocal(p);
+      const fromA = await pingFromA(f, { ...p, bAddress: `${ll.b}%${p.name}` }, 2);
+      const fromB = await pingFromB(f, { ...p, aAddress: `${ll.a}%${p.name}` }, 2);
+      assert.equal(fromA.ping.received, 2, fromA.ping.output);
+      assert.equal(fromB.ping.received, 2, fromB.ping.output);
+      const both = { rx_bytes: 208, rx_packets: 2, tx_bytes: 208, tx_packets: 2 };
+      for (const d of [fromA.burrow, fromA.kernel, fromB.burrow, fromB.kernel]) assert.deepEqual(moved(d), both);
+    });
+    await withPair(f, { mode: 'ipip', net: 32 }, async (p) => {
+      const ll = await linkLocal(p);
+      const fromA = await pingFromA(f, { ...p, bAddress: `${ll.b}%${p.name}` }, 2);
+      const fromB = await pingFromB(f, { ...p, aAddress: `${ll.a}%${p.name}` }, 2);
+      assert.equal(fromA.ping.received + fromB.ping.received, 0);
+      assert.deepEqual(moved(fromA.kernel), {}, 'nothing reached the kernel');
+      assert.deepEqual(moved(fromB.burrow), {}, 'nothing reached burrow');
+      assert.deepEqual(moved(fromB.kernel), { tx_errors: 2 }, 'the kernel\'s ipip: a transmit error each');
+      assert.deepEqual(moved(fromA.burrow), { tx_errors: 2 }, 'burrow, as the kernel');
+    });
+  });
+
   test('IPv6 chatter: neither side sends anything of its own into ipip, gre or sit (routers, then hosts)', async (t) => {
     const modes: PairOptions[] = [{ mode: 'ipip', net: 26 }, { mode: 'gre', net: 27 }, { mode: 'sit', net: 28 }];
     const hex = (v4: string) => {

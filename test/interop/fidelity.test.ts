@@ -200,6 +200,18 @@ const LIVE: { name: string; args: string }[] = [
   { name: 'fc3', args: 'mode sit remote 198.51.100.23 local 203.0.113.1 ttl 255 tos inherit/AF21' },
 ];
 
+/** `tunnel change NAME ...` (NAME first: the current settings are loaded, spec 1.5) after an add. */
+const CHANGES: { name: string; add: string; change: string }[] = [
+  { name: 'fd1', add: 'mode gre remote 198.51.100.31 local 203.0.113.1 key 1', change: 'key 2 ttl 30' },
+  { name: 'fd2', add: 'mode gre remote 198.51.100.32 local 203.0.113.1 csum', change: 'okey 5 oseq' },
+  { name: 'fd3', add: 'mode gre remote 198.51.100.33 local 203.0.113.1 key 7 seq csum', change: 'nopmtudisc' },
+  { name: 'fd4', add: 'mode ipip remote 198.51.100.34 local 203.0.113.1 ttl 64', change: 'ttl inherit nopmtudisc' },
+  { name: 'fd5', add: 'mode gre remote 198.51.100.35 local 203.0.113.1', change: 'remote any' },
+  { name: 'fd6', add: 'mode sit remote 198.51.100.36 local 203.0.113.1', change: 'remote 198.51.100.37 tos inherit' },
+  { name: 'fd7', add: 'mode gre local 203.0.113.1 key 9', change: 'remote 198.51.100.38' },
+  { name: 'fd8', add: 'mode ipip remote 198.51.100.39 local 203.0.113.1', change: 'dev eth0 ttl 5' },
+];
+
 describe('output fidelity live: the same tunnels in the booted kernel and in burrow', {
   skip: KernelPeer.unavailable() ?? labSkip,
   concurrency: false,
@@ -232,5 +244,29 @@ describe('output fidelity live: the same tunnels in the booted kernel and in bur
       assert.equal(k[5].code, 0);
     });
     t.diagnostic(LIVE.map((_, i) => kernel[6 * i + 1].stdout.trim()).join('\n'));
+  });
+
+  test(`${CHANGES.length} changes: the answer, then show NAME and the device's MTU`, async (t) => {
+    const per = (ip: string, c: (typeof CHANGES)[number]) => [
+      `${ip} tunnel add ${c.name} ${c.add}`,
+      `${ip} tunnel change ${c.name} ${c.change}`,
+      `${ip} tunnel show ${c.name}`,
+      `ip -o link show ${c.name}`,
+      `${ip} tunnel del ${c.name}`,
+    ];
+    const kernel = await f.peer.runMany(CHANGES.flatMap((c) => per('ip', c)));
+    const burrow = await runScripts(f.lab, A, CHANGES.flatMap((c) => per(burrowCmd(f.lab), c)));
+    CHANGES.forEach((c, i) => {
+      const k = kernel.slice(5 * i, 5 * i + 5);
+      const b = burrow.slice(5 * i, 5 * i + 5);
+      const what = `${c.name} ${c.add}, then change ${c.change}`;
+      assert.equal(k[0].code, 0, k[0].stderr);
+      assert.equal(b[0].code, 0, b[0].stderr);
+      for (const j of [1, 2]) {
+        assert.deepEqual({ code: b[j].code, stdout: b[j].stdout, stderr: b[j].stderr }, { code: k[j].code, stdout: k[j].stdout, stderr: k[j].stderr }, what);
+      }
+      assert.equal(linkHead(b[3].stdout).mtu, linkHead(k[3].stdout).mtu, `MTU after: ${what}`);
+      t.diagnostic(`${what}: ${k[1].code === 0 ? "" : k[1].stderr.trim() + "; "}${k[2].stdout.trim().replaceAll("\n", " | ")}; mtu ${linkHead(k[3].stdout).mtu}`);
+    });
   });
 });
