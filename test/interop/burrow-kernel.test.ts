@@ -35,12 +35,16 @@ describe('burrow and the kernel as the two ends of a tunnel', { skip, concurrenc
     pair: PairOptions;
     /** Checks beyond those every case gets. */
     check?: (x: Exchange) => void;
+    /** Echoes each way and their payload (default 3 of 56 bytes). */
+    count?: number;
+    payload?: number;
   }
 
   const keys = (packets: Outer[]) => packets.map((o) => o.gre?.key);
   const seqs = (packets: Outer[]) => packets.map((o) => o.gre?.seq);
   const CASES: Case[] = [
-    { what: 'ipip', pair: { mode: 'ipip', net: 1 } },
+    // More and larger echoes: counters of several digits, for the columns of ip -s tunnel show.
+    { what: 'ipip', pair: { mode: 'ipip', net: 1 }, count: 11, payload: 1000 },
     {
       what: 'gre',
       pair: { mode: 'gre', net: 2 },
@@ -84,7 +88,7 @@ describe('burrow and the kernel as the two ends of a tunnel', { skip, concurrenc
   for (const c of CASES) {
     test(`${c.what}: pings both ways, counters on both sides, the same outer headers`, async (t) => {
       await withPair(f, c.pair, async (p) => {
-        const x = await exchange(f, p);
+        const x = await exchange(f, p, c.count, c.payload);
         for (const o of x.fromBurrow) checkOuter(o, p, A_UNDERLAY, B_UNDERLAY);
         for (const o of x.fromKernel) checkOuter(o, p, B_UNDERLAY, A_UNDERLAY);
         // Echo requests and replies of the same size, TTL 64 inside, across one router: the same

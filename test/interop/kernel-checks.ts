@@ -77,21 +77,22 @@ export interface Exchange {
 }
 
 /**
- * `count` pings from A to B, then `count` from B to A, each answered; checks the counters of both
- * tunnels after each direction (exactly the echoes and replies, nothing else) and returns every outer
- * packet each side sent, captured on the router leg towards the other.
+ * `count` pings of `payload` bytes from A to B, then from B to A, each answered; checks the counters
+ * of both tunnels after each direction (exactly the echoes and replies, nothing else) and returns
+ * every outer packet each side sent, captured on the router leg towards the other.
  */
-export async function exchange(f: PeerLab, p: Pair, count = 3): Promise<Exchange> {
-  const size = p.six ? 104 : 84;
+export async function exchange(f: PeerLab, p: Pair, count = 3, payload = 56): Promise<Exchange> {
+  const size = (p.six ? 48 : 28) + payload;
   const expected = echoCounters(count, size);
+  const extra = payload === 56 ? '' : `-s ${payload}`;
   let fromKernel: Outer[] = [];
   const fromBurrow = await captureOuter(f, p, f.tap, A_UNDERLAY, 2 * count, async () => {
     fromKernel = await captureOuter(f, p, R_TO_A, B_UNDERLAY, 2 * count, async () => {
-      const ab = await pingFromA(f, p, count);
+      const ab = await pingFromA(f, p, count, extra);
       assert.equal(ab.ping.received, count, ab.ping.output);
       assert.deepEqual(moved(ab.burrow), expected.sender, 'burrow, sending the echoes');
       assert.deepEqual(moved(ab.kernel), expected.receiver, 'the kernel, answering them');
-      const ba = await pingFromB(f, p, count);
+      const ba = await pingFromB(f, p, count, extra);
       assert.equal(ba.ping.received, count, ba.ping.output);
       assert.deepEqual(moved(ba.kernel), expected.sender, 'the kernel, sending the echoes');
       assert.deepEqual(moved(ba.burrow), expected.receiver, 'burrow, answering them');
