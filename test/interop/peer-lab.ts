@@ -149,12 +149,11 @@ export async function sweepStalePeerLabs(): Promise<string[]> {
  * all of them); each gets its own output and status, and a failing one does not stop the rest.
  */
 export async function runScripts(lab: Lab, ns: string, scripts: string[]): Promise<RunResult[]> {
-  const lines = ['d=$(mktemp -d) || exit 1'];
+  const lines = ['d=$(mktemp -d) || exit 1', 'trap \'rm -rf "$d"\' EXIT'];
   scripts.forEach((s, i) => lines.push(`(\n${s}\n) </dev/null >"$d/o${i}" 2>"$d/e${i}"; echo $? >"$d/c${i}"`));
   lines.push(
     `for i in ${scripts.map((_, i) => i).join(' ')}; do ` +
       'printf "%s %s %s\\n" "$(cat "$d/c$i")" "$(base64 -w0 "$d/o$i")" "$(base64 -w0 "$d/e$i")"; done',
-    'rm -rf "$d"',
   );
   const r = await lab.sh(ns, lines.join('\n'), { timeoutMs: 30_000 + 10_000 * scripts.length });
   if (r.code !== 0) throw new Error(`runScripts in ${ns} failed (${r.code}): ${r.stderr}`);
