@@ -285,7 +285,8 @@ export class TunnelService {
     if (t.params.mode !== 'gre' && forwarding !== null) this.sysctl.write(conf('router_solicitations'), 0);
     linkSetAddrGenMode(this.nl, t.ifindex, 'none');
     const local = t.params.local;
-    if (local === 0) return;
+    // Without IPv6 on the device (disable_ipv6, or none in this kernel) the kernel gives it no address.
+    if (local === 0 || (this.readDeviceSysctl(name, 'disable_ipv6') ?? 1) !== 0) return;
     const address = new Uint8Array(16);
     address[0] = 0xfe;
     address[1] = 0x80;

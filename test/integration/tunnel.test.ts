@@ -93,6 +93,21 @@ describe('burrow to burrow over a router', { skip, concurrency: false }, () => {
     }
   });
 
+  it('with IPv6 disabled for new devices, tunnels of every mode are made, without an IPv6 address, as on the kernel', async () => {
+    await lab.setSysctl(A, 'net.ipv6.conf.default.disable_ipv6', 1);
+    const modes = [['t4', 'ipip'], ['t47', 'gre'], ['t41', 'sit']] as const;
+    try {
+      for (const [name, mode] of modes) {
+        await burrowOk(lab, A, ['tunnel', 'add', name, 'mode', mode, 'remote', B_UNDERLAY, 'local', A_UNDERLAY]);
+        await lab.ip(A, ['link', 'set', name, 'up']);
+        assert.equal(await lab.ip(A, ['-6', 'addr', 'show', 'dev', name]), '', `${name}: no IPv6 address`);
+      }
+    } finally {
+      await lab.setSysctl(A, 'net.ipv6.conf.default.disable_ipv6', 0);
+      for (const [name] of modes) await lab.burrow(A, ['tunnel', 'del', name]);
+    }
+  });
+
   it('gre: MTU 1476, key match delivers; key mismatch delivers nothing and leaves RX unchanged', async () => {
     await tunnelPair(lab, 'gre', { a: ['key', '42'], b: ['key', '42'] });
     try {
