@@ -130,6 +130,7 @@ export async function runDaemon(): Promise<number> {
   const table = new TunnelTable();
   const engine = new Engine(table, systemIo(), errnoName);
   const service = new TunnelService(table, engine, nl, paths.state, state, log);
+  engine.onRouteStale((tunnel) => service.refreshRoute(tunnel));
   const vxlanEngine = new VxlanEngine(systemVxlanIo(nl, log), errnoName);
   const links = new VxlanService(vxlanEngine, nl, paths.state, state, log, () => performance.now());
   const monitor = NetlinkMonitor.open((event) => {

@@ -11,9 +11,12 @@
 import { BurrowError } from '../errors.js';
 import type { Engine } from '../engine/engine.js';
 import { addrAdd, addrList } from '../io/netlink/addr.js';
-import { linkByIndex, linkByName, linkDel, linkSetAddrGenMode, linkSetMtu, linkSetMulticast } from '../io/netlink/link.js';
+import {
+  linkByIndex, linkByName, linkDel, linkSetAddrGenMode, linkSetMtu, linkSetMulticast, linkSetTxQueueLen,
+} from '../io/netlink/link.js';
 import { routeGet, routeList, type Route } from '../io/netlink/route.js';
 import type { NetlinkEvent, NetlinkHandle } from '../io/netlink/socket.js';
+import { deviceConfKey, Sysctl } from '../io/sysctl.js';
 import { TunDevice } from '../io/tun.js';
 import type { TunnelInfo } from '../control/protocol.js';
 import { findForDelete, planAdd, planChange, reportedParams } from '../tunnel/admin.js';
@@ -28,8 +31,13 @@ import type { Logger } from './log.js';
 import { savedPrl, savedSixRd, saveState, type DaemonState, type SavedTunnel } from './state.js';
 import { adoptEach, deviceExists, notOurs, reopenDevice } from './devices.js';
 
+/** DEFAULT_TX_QUEUE_LEN, which ip_tunnel_setup leaves alone. */
+const KERNEL_TUNNEL_TXQLEN = 1000;
+
 export class TunnelService {
   private routeRefreshPending = false;
+  /** Tunnels whose outer route has a path MTU that expires: the timer that looks again then. */
+  private readonly expiryChecks = new Map<Tunnel, NodeJS.Timeout>();
 
   constructor(
     private readonly table: TunnelTable,
@@ -38,6 +46,7 @@ export class TunnelService {
     private readonly stateFile: string,
     private readonly state: DaemonState,
     private readonly log: Logger,
+    private readonly sysctl: Sysctl = new Sysctl(),
   ) {}
 
   // ----- requests -------------------------------------------------------------------------------
@@ -209,8 +218,13 @@ export class TunnelService {
   /**
    * What the kernel's transmit path would find for the outer route (ip_tunnel_xmit): the device and MTU
    * it leaves by, no route (also when `local` is not an address of this host), or the tunnel itself.
+   * A path MTU the kernel learned (a route exception) expires without any event: the route is looked
+   * up again when it does, so that the tunnel goes back to the device's MTU as the kernel's would.
    */
-  private refreshRoute(t: Tunnel): void {
+  refreshRoute(t: Tunnel): void {
+    const pending = this.expiryChecks.get(t);
+    if (pending !== undefined) clearTimeout(pending);
+    this.expiryChecks.delete(t);
     const p = t.params;
     this.refreshDeviceAddresses(t);
     if (p.remote === 0) {
@@ -225,6 +239,14 @@ export class TunnelService {
     t.route = outer.route;
     t.routeMtu = outer.mtu;
     t.routeOif = outer.oif;
+    if (outer.expires !== undefined) {
+      const timer = setTimeout(() => {
+        this.expiryChecks.delete(t);
+        if (this.table.get(t.name) === t) this.refreshRoute(t);
+      }, (outer.expires + 1) * 1000);
+      timer.unref();
+      this.expiryChecks.set(t, timer);
+    }
   }
 
   /**
@@ -232,7 +254,7 @@ export class TunnelService {
    * the device and MTU it leaves by, no route (also when `local` is not an address of this host), or
    * the tunnel itself.
    */
-  private outerRoute(t: Tunnel, destination: number): { route: OuterRouteState; mtu: number; oif: number } {
+  private outerRoute(t: Tunnel, destination: number): { route: OuterRouteState; mtu: number; oif: number; expires?: number } {
     const p = t.params;
     try {
       const route = routeGet(this.nl, destination, {
@@ -242,7 +264,10 @@ export class TunnelService {
       const oif = route.oif ?? 0;
       if (oif === t.ifindex) return { route: 'dead-loop', mtu: t.routeMtu, oif };
       const ok = route.type === 'unicast' || route.type === 'local';
-      return { route: ok ? 'ok' : 'no-route', mtu: route.mtu ?? (oif !== 0 ? linkByIndex(this.nl, oif).mtu : 1500), oif };
+      const mtu = route.mtu ?? (oif !== 0 ? linkByIndex(this.nl, oif).mtu : 1500);
+      // A cached PMTU exception expires: the tunnel's MTU must be looked at again then.
+      const expires = route.mtu !== undefined ? route.expires : undefined;
+      return { route: ok ? 'ok' : 'no-route', mtu, oif, ...(expires !== undefined ? { expires } : {}) };
     } catch (error) {
       if (!(error instanceof BurrowError)) throw error;
       return { route: 'no-route', mtu: t.routeMtu, oif: 0 };
@@ -292,17 +317,42 @@ export class TunnelService {
   // ----- helpers --------------------------------------------------------------------------------
 
   /**
-   * Makes the TUN device look like the kernel's tunnel device where it matters: no IPv6 link-local of
-   * its own unless the mode carries IPv6, and for sit, isatap and gre the address the kernel derives
-   * from the local IPv4 address (fe80::<a.b.c.d> for sit, fe80::5efe:<a.b.c.d> for gre and isatap,
-   * ::<a.b.c.d>/96 for an NBMA sit).
+   * Makes the TUN device look like the kernel's tunnel device where IPv6 shows it:
+   * - not multicast-capable, and in no multicast group but all-nodes. TUNSETIFF registers the device
+   *   with IFF_MULTICAST, and with IPv6 forwarding on the kernel joins it to the all-routers groups
+   *   there and then (ipv6_add_dev) and sends MLD reports for them into the tunnel once it is up; the
+   *   kernel's ipip, gre and sit devices never have IFF_MULTICAST, so never join and never report.
+   *   Turning the device's forwarding off while the flag is still set leaves those groups
+   *   (dev_forward_change); then the flag goes, and forwarding is put back, which joins nothing.
+   *   The leaving is done in MLDv1 mode, where a group never reported needs no Done message; in
+   *   MLDv2 mode the kernel would queue a state-change report and send it when the device comes up.
+   * - the link-local address the kernel gives its own device: fe80::5efe:<a.b.c.d> (ISATAP style) for
+   *   ipip, gre and isatap (addrconf_dev_config / addrconf_gre_config), fe80::<a.b.c.d> for sit (add_v4_addrs);
+   *   none without a local address. addrgenmode none stops the kernel from deriving one of its own.
+   * - router solicitations only where the kernel sends them: gre does; ipip does not
+   *   (addrconf_dad_completed skips ARPHRD_TUNNEL) and neither does sit (its link-local skips DAD,
+   *   which is where solicitations start). A TUN device is ARPHRD_NONE and would solicit for both.
+   * - an NBMA sit device gets the IPv4-compatible ::<a.b.c.d>/96 instead (add_v4_addrs).
    */
   private prepareDevice(t: Tunnel): void {
-    // The kernel's ipip, gre and sit devices are not multicast-capable (no IFF_MULTICAST).
+    const name = t.params.name;
+    // The kernel's tunnel devices have the default queue length, 1000; a TUN device starts with 500.
+    linkSetTxQueueLen(this.nl, t.ifindex, KERNEL_TUNNEL_TXQLEN);
+    const conf = (key: string) => deviceConfKey(6, name, key);
+    const forwarding = this.readDeviceSysctl(name, 'forwarding');
+    if (forwarding !== null && forwarding !== 0) {
+      const mldVersion = this.sysctl.readInt(conf('force_mld_version'));
+      this.sysctl.write(conf('force_mld_version'), 1);
+      this.sysctl.write(conf('forwarding'), 0);
+      this.sysctl.write(conf('force_mld_version'), mldVersion);
+    }
     linkSetMulticast(this.nl, t.ifindex, false);
+    if (forwarding !== null && forwarding !== 0) this.sysctl.write(conf('forwarding'), forwarding);
+    if (t.params.mode !== 'gre' && forwarding !== null) this.sysctl.write(conf('router_solicitations'), 0);
     linkSetAddrGenMode(this.nl, t.ifindex, 'none');
     const { local, mode, remote } = t.params;
-    if (local === 0 || mode === 'ipip' || mode === 'vti') return;
+    // Without IPv6 on the device (disable_ipv6, or none in this kernel) the kernel gives it no address.
+    if (local === 0 || mode === 'vti' || (this.readDeviceSysctl(name, 'disable_ipv6') ?? 1) !== 0) return;
     const address = new Uint8Array(16);
     address[12] = local >>> 24;
     address[13] = (local >>> 16) & 0xff;
@@ -316,7 +366,7 @@ export class TunnelService {
     }
     address[0] = 0xfe;
     address[1] = 0x80;
-    if (mode === 'gre' || mode === 'isatap') address.set(isatapInterfaceId(local), 8);
+    if (mode !== 'sit') address.set(isatapInterfaceId(local), 8);
     addrAdd(this.nl, { link: t.ifindex, address, prefixLength: 64, scope: 253, nodad: true });
   }
 
@@ -330,6 +380,16 @@ export class TunnelService {
     } catch (error) {
       if (!(error instanceof BurrowError)) throw error;
       t.deviceAddresses = [];
+    }
+  }
+
+  /** A per-device IPv6 setting, or null when the device has no IPv6 (disabled in this kernel). */
+  private readDeviceSysctl(device: string, name: string): number | null {
+    try {
+      return this.sysctl.readInt(deviceConfKey(6, device, name));
+    } catch (error) {
+      if (error instanceof BurrowError && error.code === 'ENOENT') return null;
+      throw error;
     }
   }
 
@@ -367,6 +427,8 @@ export class TunnelService {
 
   private remove(t: Tunnel): void {
     if (this.table.get(t.name) !== t) return;
+    clearTimeout(this.expiryChecks.get(t));
+    this.expiryChecks.delete(t);
     this.table.remove(t);
     this.engine.detach(t);
     this.save();

@@ -7,7 +7,9 @@
  *      tunnel, and a packet too big for the path gets ICMP frag-needed / Packet Too Big written back
  *      into the device, to its sender;
  *   3. send the outer packets in one batch through the underlay sender; count each as sent or as dropped
- *      by the errno the socket gave it (no route, no buffer space).
+ *      by the errno the socket gave it (no route, no buffer space). EMSGSIZE means the kernel has
+ *      learned a smaller path MTU than the tunnel knew: the outer route is looked up again and the
+ *      packet answered with frag-needed / Packet Too Big, as the kernel's tunnel answers it.
  * Receive (an underlay receiver is readable):
  *   1. read a batch of outer IPv4 packets (a raw socket per protocol: 4, 41, 47, and 50 for vti);
  *   2. for each, the protocol's receive function parses it, finds the tunnel with the kernel's lookup
@@ -17,6 +19,7 @@
  * Each readable callback handles at most BUDGET batches so that no source starves the others.
  * Buffers: one receive and one transmit batch for the whole engine, reused for every packet.
  */
+import { randomInt } from 'node:crypto';
 import { PacketBatch, type PacketPort } from '../io/port.js';
 import { countDrop, type DropReason } from '../tunnel/drop.js';
 import { encapsulateGre, receiveGre } from '../tunnel/gre.js';
@@ -27,6 +30,7 @@ import { underlayProtocolOfMode, type TunnelMode } from '../tunnel/params.js';
 import { encapsulateSit, receiveSit } from '../tunnel/sit.js';
 import { encapsulateVti, receiveVti } from '../tunnel/vti.js';
 import { emptyStats } from '../tunnel/stats.js';
+import { IPV6_MIN_MTU } from '../wire/ipv6.js';
 import type { TunnelTable } from '../tunnel/table.js';
 import { tunnelOverhead, type Tunnel } from '../tunnel/tunnel.js';
 import { buildFragNeeded, buildPacketTooBig, buildPortUnreachable } from './icmp-replies.js';
@@ -97,7 +101,10 @@ export class Engine {
   private readonly encapResult = newEncapResult();
   private readonly decapResult = newDecapResult();
   private readonly pendingWrites = new PendingWrites<Attachment>((a) => this.flush(a));
+  /** For each entry of txOut, the index of its inner packet in txIn. */
+  private readonly txSource = new Uint16Array(BATCH_SIZE);
   private readonly limiter: IcmpRateLimiter;
+  private routeStale: (tunnel: Tunnel) => void = () => {};
   private closed = false;
 
   constructor(
@@ -108,8 +115,18 @@ export class Engine {
     this.limiter = new IcmpRateLimiter(() => io.now());
   }
 
+  /**
+   * Who looks a tunnel's outer route up again (route, routeMtu) when a send shows that the kernel's
+   * path MTU is smaller than the one the tunnel has: the daemon.
+   */
+  onRouteStale(refresh: (tunnel: Tunnel) => void): void {
+    this.routeStale = refresh;
+  }
+
   /** Starts moving packets for a tunnel (already in the table) over its device. */
   attach(tunnel: Tunnel, device: PacketPort): void {
+    // The kernel's outer IP ID counters start at random (ip_idents_reserve); so do burrow's.
+    tunnel.txId = randomInt(0x10000);
     const protocol = underlayProtocolOfMode(tunnel.params.mode);
     const attachment: Attachment = { tunnel, device, pending: PacketBatch.forWriting(BATCH_SIZE) };
     this.attached.set(tunnel, attachment);
@@ -175,6 +192,7 @@ export class Engine {
       for (let i = 0; i < n; i++) {
         const reason = encapsulate(t, data, input.offsets[i], input.lengths[i], result);
         if (reason === null) {
+          this.txSource[output.count] = i;
           output.push(result.start, result.length, result.destination);
           continue;
         }
@@ -189,7 +207,10 @@ export class Engine {
             t.stats.txPackets++;
             t.stats.txBytes += output.lengths[k] - overhead;
           } else {
-            t.drop(sendFailure(this.errnoName(output.errors[k])));
+            const errno = this.errnoName(output.errors[k]);
+            const i = this.txSource[k];
+            if (errno === 'EMSGSIZE') this.pathMtuShrank(a, data, input.offsets[i], input.lengths[i]);
+            else t.drop(sendFailure(errno));
           }
         }
       }
@@ -242,6 +263,26 @@ export class Engine {
     out.count = 0;
     out.push(0, len, source);
     this.sender(0).writeBatch(out);
+  }
+
+  /**
+   * The socket refused a DF packet as larger than the path MTU: the kernel has lowered the route's MTU
+   * since the tunnel last looked (an ICMP frag-needed about an earlier outer packet, which the kernel
+   * applies to the route when the raw receive socket gets it; no route event says so). With the route
+   * looked up again, the inner packet is answered as the kernel's tunnel answers it (tnl_update_pmtu):
+   * frag-needed, or Packet Too Big when IPv6 can still have that MTU, and counted as too big.
+   */
+  private pathMtuShrank(a: Attachment, data: Buffer, start: number, length: number): void {
+    const t = a.tunnel;
+    this.routeStale(t);
+    const mtu = t.routeMtu - tunnelOverhead(t.params);
+    const version = data[start] >>> 4;
+    if (length <= mtu || (version === 6 && mtu < IPV6_MIN_MTU)) {
+      t.drop('tx-send-failed');
+      return;
+    }
+    t.drop('too-big');
+    this.tooBig(a, data, start, length, mtu);
   }
 
   /** frag-needed (IPv4) or Packet Too Big (IPv6) back to the inner sender, through the device. */

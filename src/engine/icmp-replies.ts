@@ -15,17 +15,23 @@ function icmpId(): number {
   return nextId;
 }
 
-/** Port unreachable about an outer IPv4 packet, from the address it was sent to. */
+/**
+ * Port unreachable about an outer IPv4 packet, from the address it was sent to. Its ID is left 0: the
+ * raw socket it leaves by fills in the one the kernel's own icmp_send would pick (__ip_select_ident,
+ * as for any packet without DF).
+ */
 export function buildPortUnreachable(packet: Uint8Array, start: number, length: number, out: Uint8Array, at: number): number {
   if (!icmpErrorPermitted(packet, start, length)) return 0;
   const to = ipv4SrcUnchecked(packet, start);
   const from = ipv4DstUnchecked(packet, start);
-  return buildIcmpError(out, at, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, 0, from, to, packet, start, length, icmpId());
+  return buildIcmpError(out, at, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, 0, from, to, packet, start, length, 0);
 }
 
 /**
  * frag-needed about an inner IPv4 packet, carrying `mtu`. It goes into the tunnel device as if it came
- * from the packet's destination, so that the route back through the tunnel passes reverse-path checks.
+ * from the packet's destination, so that the route back through the tunnel passes reverse-path checks
+ * (the kernel sends it from an address of its own, which a packet coming in from a device may not
+ * have). Nothing fills in its ID on that way, so it gets one here.
  */
 export function buildFragNeeded(packet: Uint8Array, start: number, length: number, mtu: number, out: Uint8Array, at: number): number {
   if (!icmpErrorPermitted(packet, start, length)) return 0;

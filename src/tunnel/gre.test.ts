@@ -37,7 +37,7 @@ test('gre key 42: header 20 00 08 00 00 00 00 2a, outer header as the kernel wri
   assert.deepEqual([...outer.subarray(20, 28)], [0x20, 0x00, 0x08, 0x00, 0x00, 0x00, 0x00, 0x2a]);
   assert.equal(outer[0], 0x45);
   assert.equal(outer.readUInt16BE(2), outer.length, 'total length');
-  assert.equal(outer.readUInt16BE(6), 0x4000, 'DF (pmtudisc), ID 0');
+  assert.equal(outer.readUInt16BE(6), 0x4000, 'DF (pmtudisc), not a fragment');
   assert.equal(outer[8], 64, 'fixed TTL');
   assert.equal(outer[9], 47);
   assert.equal(outer.readUInt32BE(12), ip(A));
@@ -63,6 +63,20 @@ test('gre csum + key + seq: fields in RFC order, checksum verifies, sequence cou
     assert.equal(outer.readUInt32BE(32), seq, 'sequence after key');
     assert.equal(internetChecksum(outer, 20, outer.length - 20), 0, 'GRE checksum over header and payload');
   }
+});
+
+test('gre oseq: a packet refused by the route or MTU checks still takes a sequence number, as in the kernel', () => {
+  const t = sender({ oflags: GRE_SEQ });
+  assert.equal(send(t).readUInt32BE(24), 0);
+  t.route = 'no-route';
+  const pkt = ipv4Echo('10.0.0.1', '10.0.0.2');
+  assert.equal(encapsulateGre(t, pkt.bytes, pkt.start, pkt.length, newEncapResult()), 'no-route');
+  t.route = 'ok';
+  t.routeMtu = 100;
+  const big = ipv4Echo('10.0.0.1', '10.0.0.2');
+  assert.equal(encapsulateGre(t, big.bytes, big.start, big.length, newEncapResult()), 'too-big');
+  t.routeMtu = 1500;
+  assert.equal(send(t).readUInt32BE(24), 3, 'numbers 1 and 2 went with the refused packets');
 });
 
 interface Case {

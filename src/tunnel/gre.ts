@@ -2,8 +2,8 @@
  * gre: IPv4 or IPv6 in GRE in IPv4, IP protocol 47 (RFC 2784, RFC 2890; net/ipv4/ip_gre.c).
  *
  * Transmit writes the GRE header from the output flags: checksum over GRE header and payload (ocsum),
- * the output key (okey), and a per-tunnel sequence number starting at 0 (oseq); the protocol type is
- * the inner packet's EtherType.
+ * the output key (okey), and a per-tunnel sequence number starting at 0 (oseq), taken also by a packet
+ * the route or MTU checks then refuse; the protocol type is the inner packet's EtherType.
  * Receive follows gre_parse_header then ipgre_rcv: version, routing bit, length and checksum are checked
  * before the lookup (silent drops), the key takes part in the lookup, and the chosen tunnel then wants
  * the checksum flag to agree with icsum both ways and, with iseq, a sequence number not older than the
@@ -28,14 +28,16 @@ export function encapsulateGre(t: Tunnel, bytes: Uint8Array, start: number, leng
   const p = t.params;
   const headerLength = tunnelHeaderLength(p);
   const greStart = start - headerLength;
-  const refused = transmitIp(t, bytes, start, length, version, headerLength, IPPROTO_GRE, out);
-  if (refused !== null) return refused;
   const flags = p.oflags & (GRE_CSUM | GRE_KEY | GRE_SEQ);
+  // The kernel numbers the packet before its route and MTU checks (gre_build_header comes before
+  // ip_tunnel_xmit), so a packet refused there still uses up a sequence number.
   let sequence = 0;
   if (flags & GRE_SEQ) {
     sequence = t.txSeq;
     t.txSeq = (t.txSeq + 1) >>> 0;
   }
+  const refused = transmitIp(t, bytes, start, length, version, headerLength, IPPROTO_GRE, out);
+  if (refused !== null) return refused;
   writeGreHeader(bytes, greStart, flags, version === 4 ? ETHERTYPE_IPV4 : ETHERTYPE_IPV6, p.okey, sequence);
   if (flags & GRE_CSUM) fillGreChecksum(bytes, greStart, headerLength + length);
   return null;

@@ -114,8 +114,8 @@ export function innerVersion(bytes: Uint8Array, start: number, length: number): 
 
 /**
  * Writes the outer IPv4 header in front of `headerLength` bytes of mode header (already written) and
- * the inner packet, and fills `out`. ID 0 with DF (as the kernel's ip_select_ident does for DF packets);
- * without DF the kernel picks the ID when the raw socket sends it.
+ * the inner packet, and fills `out`. The ID: with DF the tunnel's next (Tunnel.txId); without DF 0,
+ * which the raw socket replaces with the one the kernel's own tunnel would pick (__ip_select_ident).
  */
 export function writeOuter(
   t: Tunnel,
@@ -132,7 +132,12 @@ export function writeOuter(
 ): void {
   const start = innerStart - headerLength - 20;
   const total = innerLength + headerLength + 20;
-  writeIpv4Header(bytes, start, tos, total, 0, df, ttl, protocol, t.params.local, destination);
+  let id = 0;
+  if (df) {
+    id = t.txId;
+    t.txId = (id + 1) & 0xffff;
+  }
+  writeIpv4Header(bytes, start, tos, total, id, df, ttl, protocol, t.params.local, destination);
   out.start = start;
   out.length = total;
   out.destination = destination;

@@ -46,6 +46,26 @@ test('ipip: DF from pmtudisc or the inner packet', () => {
   assert.equal(encap({ pmtudisc: false }, ipv4Echo('10.0.0.1', '10.0.0.2', { df: true })).outer.readUInt16BE(6), 0x4000);
 });
 
+test('ipip: each outer packet with DF takes the next ID of the tunnel; without DF the ID is left 0 for the socket', () => {
+  // The kernel's tunnels give every outer packet a fresh ID (iptunnel_xmit -> __ip_select_ident);
+  // a raw socket fills in a zero ID the same way, but only for packets without DF.
+  const t = upTunnel({ name: 'a', mode: 'ipip', local: A, remote: B });
+  t.txId = 0xfffe;
+  const ids: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const pkt = ipv4Echo('10.0.0.1', '10.0.0.2');
+    const out = newEncapResult();
+    assert.equal(encapsulateIpip(t, pkt.bytes, pkt.start, pkt.length, out), null);
+    const outer = pkt.bytes.subarray(out.start, out.start + out.length);
+    ids.push(outer.readUInt16BE(4));
+    assert.equal(internetChecksum(outer, 0, 20), 0, 'the header checksum covers the ID');
+  }
+  assert.deepEqual(ids, [0xfffe, 0xffff, 0], 'one by one, wrapping at 16 bits');
+  const noDf = encap({ pmtudisc: false }, ipv4Echo('10.0.0.1', '10.0.0.2', { df: false }));
+  assert.equal(noDf.outer.readUInt16BE(4), 0);
+  assert.equal(noDf.t.txId, 0, 'not counted');
+});
+
 test('ipip refuses IPv6 (tx_errors on the kernel), route failures are NoRoute and DeadLoop', () => {
   const t = upTunnel({ name: 'a', mode: 'ipip', local: A, remote: B });
   const out = newEncapResult();

@@ -13,8 +13,9 @@
  *   inner packet is and which tunnel takes it. Or a DropReason: `out.tunnel` is set when a tunnel was
  *   chosen (the drop is then counted on it) and null otherwise.
  *
- * Neither function allocates, throws, or looks at the clock; neither counts anything but GRE sequence
- * state: the caller counts deliveries and drops (Tunnel.drop), so tests can see every decision.
+ * Neither function allocates, throws, or looks at the clock; neither keeps anything but GRE sequence
+ * state and the outer IPv4 ID: the caller counts deliveries and drops (Tunnel.drop), so tests can see
+ * every decision.
  * Nothing in tunnel/ touches the kernel.
  */
 import type { DropReason } from './drop.js';

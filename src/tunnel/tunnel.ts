@@ -32,6 +32,14 @@ export class Tunnel {
   txSeq = 0;
   /** GRE iseq: the sequence number expected next; 0 accepts any (the kernel's i_seqno). */
   rxSeq = 0;
+  /**
+   * IPv4 ID of the next outer packet sent with DF. The kernel's tunnels give every outer packet a new
+   * ID from a counter per (source, destination, protocol) that starts at random (iptunnel_xmit calls
+   * __ip_select_ident whatever DF says). A raw socket does the same for a packet without DF whose ID
+   * is 0, but leaves the ID of a DF packet at 0, so for those burrow counts itself. The engine seeds
+   * it at random when it attaches the tunnel.
+   */
+  txId = 0;
   route: OuterRouteState = 'ok';
   /** MTU of the outer route (device MTU, or a route/PMTU exception), used for DF and frag-needed. */
   routeMtu = 1500;

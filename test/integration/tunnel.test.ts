@@ -37,11 +37,11 @@ describe('burrow to burrow over a router', { skip, concurrency: false }, () => {
   after(() => lab?.destroy());
 
   it('ipip: ping over the tunnel, MTU 1480, counters equal to what was sent', async () => {
-    // B forwards, so its kernel sends MLD reports for all-routers into every device that comes up: IPv6
-    // that ipip cannot carry (tx errors, as on the kernel's ipip). Counting exactly needs IPv6 off.
-    await tunnelPair(lab, 'ipip', { both: ['ttl', '64'], noIpv6: true });
+    // B forwards IPv6; its tunnel device must still send nothing of its own (no MLD for all-routers),
+    // as the kernel's ipip device does not: the counters hold the ping alone.
+    await tunnelPair(lab, 'ipip', { both: ['ttl', '64'] });
     try {
-      assert.match(await lab.ip(A, ['link', 'show', 'vpn0']), /mtu 1480 /);
+      assert.match(await lab.ip(A, ['link', 'show', 'vpn0']), /mtu 1480 .* qlen 1000\n/, 'MTU and queue length of the kernel\'s device');
       const r = await ping(lab, A, B_TUNNEL, ['-c', '20']);
       assert.equal(r.received, 20, r.output);
       const a = await counters(lab, A);
@@ -52,6 +52,59 @@ describe('burrow to burrow over a router', { skip, concurrency: false }, () => {
       assert.equal(a.tx.errors + a.rx.errors + b.tx.errors + b.rx.errors, 0, JSON.stringify({ a, b }));
     } finally {
       await deletePair(lab);
+    }
+  });
+
+  it('the devices send no IPv6 of their own where the kernel\'s send none (MLD, router solicitations)', async () => {
+    // B forwards (a router: no solicitations, but all-routers membership), A does not (a host).
+    const modes = [['t4', 'ipip'], ['t47', 'gre'], ['t41', 'sit']] as const;
+    for (const [ns, local, remote] of [[A, A_UNDERLAY, B_UNDERLAY], [B, B_UNDERLAY, A_UNDERLAY]] as const) {
+      for (const [name, mode] of modes) {
+        await burrowOk(lab, ns, ['tunnel', 'add', name, 'mode', mode, 'remote', remote, 'local', local]);
+        await lab.ip(ns, ['link', 'set', name, 'up']);
+      }
+    }
+    try {
+      // MLD reports go out within a second of joining; the first router solicitation at once.
+      await new Promise((r) => setTimeout(r, 2_500));
+      for (const [ns, local] of [[A, '192.168.0.1'], [B, '192.168.100.1']] as const) {
+        const hex = local.split('.').map(Number);
+        const low = `${((hex[0] << 8) | hex[1]).toString(16)}:${((hex[2] << 8) | hex[3]).toString(16)}`;
+        const linkLocal = { t4: `fe80::5efe:${low}`, t47: `fe80::5efe:${low}`, t41: `fe80::${low}` };
+        for (const [name, mode] of modes) {
+          const c = await counters(lab, ns, name);
+          const groups = await lab.ip(ns, ['-6', 'maddr', 'show', 'dev', name]);
+          assert.doesNotMatch(groups, /ff0[25]::2\b/, `${ns} ${name}: in no all-routers group`);
+          assert.doesNotMatch(await lab.ip(ns, ['link', 'show', name]), /MULTICAST/);
+          assert.match(await lab.ip(ns, ['-6', 'addr', 'show', 'dev', name]), new RegExp(`inet6 ${linkLocal[name]}/64 scope link`));
+          assert.equal(c.tx.errors, 0, `${ns} ${name}`);
+          // Only a gre device on a host solicits routers, as the kernel's does (when is the kernel's affair).
+          const solicits = await lab.sysctl(ns, `net.ipv6.conf.${name}.router_solicitations`);
+          if (mode === 'gre' && ns === A) {
+            assert.equal(solicits, '-1', 'the default');
+          } else {
+            if (mode !== 'gre') assert.equal(solicits, '0', `${ns} ${name}`);
+            assert.equal(c.tx.packets, 0, `${ns} ${name} sent ${c.tx.packets} packets`);
+          }
+        }
+      }
+    } finally {
+      for (const ns of [A, B]) for (const [name] of modes) await burrowOk(lab, ns, ['tunnel', 'del', name]);
+    }
+  });
+
+  it('with IPv6 disabled for new devices, tunnels of every mode are made, without an IPv6 address, as on the kernel', async () => {
+    await lab.setSysctl(A, 'net.ipv6.conf.default.disable_ipv6', 1);
+    const modes = [['t4', 'ipip'], ['t47', 'gre'], ['t41', 'sit']] as const;
+    try {
+      for (const [name, mode] of modes) {
+        await burrowOk(lab, A, ['tunnel', 'add', name, 'mode', mode, 'remote', B_UNDERLAY, 'local', A_UNDERLAY]);
+        await lab.ip(A, ['link', 'set', name, 'up']);
+        assert.equal(await lab.ip(A, ['-6', 'addr', 'show', 'dev', name]), '', `${name}: no IPv6 address`);
+      }
+    } finally {
+      await lab.setSysctl(A, 'net.ipv6.conf.default.disable_ipv6', 0);
+      for (const [name] of modes) await lab.burrow(A, ['tunnel', 'del', name]);
     }
   });
 

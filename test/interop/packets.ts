@@ -100,6 +100,7 @@ export function parseGre(b: Buffer): GreView {
 export interface Ipv4View {
   tos: number;
   totalLength: number;
+  id: number;
   df: boolean;
   ttl: number;
   protocol: number;
@@ -115,6 +116,7 @@ export function parseIpv4(b: Buffer): Ipv4View {
   return {
     tos: b[1],
     totalLength,
+    id: b.readUInt16BE(4),
     df: (b.readUInt16BE(6) & 0x4000) !== 0,
     ttl: b[8],
     protocol: b[9],
@@ -122,6 +124,30 @@ export function parseIpv4(b: Buffer): Ipv4View {
     src: ipv4String(b, 12),
     dst: ipv4String(b, 16),
     payload: b.subarray(ihl, totalLength),
+  };
+}
+
+export interface Ipv6View {
+  trafficClass: number;
+  hopLimit: number;
+  nextHeader: number;
+  src: string;
+  dst: string;
+  payload: Buffer;
+}
+
+/** The fixed IPv6 header (addresses in full, lowercase, not compressed). */
+export function parseIpv6(b: Buffer): Ipv6View {
+  const word = b.readUInt32BE(0);
+  const addr = (off: number) =>
+    Array.from({ length: 8 }, (_, i) => b.readUInt16BE(off + 2 * i).toString(16)).join(':');
+  return {
+    trafficClass: (word >>> 20) & 0xff,
+    hopLimit: b[7],
+    nextHeader: b[6],
+    src: addr(8),
+    dst: addr(24),
+    payload: b.subarray(40, 40 + b.readUInt16BE(4)),
   };
 }
 
