@@ -40,7 +40,7 @@ export async function iperfTcp(lab: Lab, ns: string, target: string, seconds: nu
  */
 export async function iperfUdp(lab: Lab, ns: string, target: string, seconds: number, size: number, pps: number): Promise<UdpResult> {
   const rate = pps === 0 ? '0' : String(Math.round(pps * size * 8));
-  const argv = ['iperf3', '-c', target, '-u', '-l', String(size), '-b', rate, '-t', String(seconds), '-J', '--connect-timeout', '3000'];
+  const argv = ['iperf3', '-c', target, '-u', '-w', '4M', '-l', String(size), '-b', rate, '-t', String(seconds), '-J', '--connect-timeout', '3000'];
   const r = await lab.exec(ns, argv, { timeoutMs: (seconds + 20) * 1000 });
   const json = parseJson(r.stdout);
   if (json.error) throw new Error(`iperf3: ${json.error}`);

@@ -297,9 +297,11 @@ interface ControlResult {
 async function runControl(lab: Lab): Promise<ControlResult> {
   const C = 'c';
   await lab.addNamespace(C);
-  await lab.ip(C, ['link', 'add', 'd0', 'type', 'dummy']);
+  // This kernel has no dummy driver: a veth pair inside the namespace stands in for the underlay.
+  await lab.addVeth({ ns: C, ifname: 'd0' }, { ns: C, ifname: 'd1' });
   await lab.addAddress(C, 'd0', '192.168.70.1/24');
   await lab.linkUp(C, 'd0');
+  await lab.linkUp(C, 'd1');
   await lab.ip(C, ['route', 'add', '10.0.0.0/8', 'via', '192.168.70.2']);
   await burrowOk(lab, C, ['tunnel', 'add', 'one', 'mode', 'ipip', 'remote', '10.255.255.1', 'local', '192.168.70.1', 'ttl', '64']);
   await lab.linkUp(C, 'one');
