@@ -29,7 +29,8 @@ import { defaultMtu, Tunnel, type OuterRouteState } from '../tunnel/tunnel.js';
 import { isatapInterfaceId } from '../tunnel/sit.js';
 import type { Logger } from './log.js';
 import { savedPrl, savedSixRd, saveState, type DaemonState, type SavedTunnel } from './state.js';
-import { adoptEach, deviceExists, notOurs, reopenDevice } from './devices.js';
+import { adoptEach, applyOffloads, deviceExists, notOurs, offloadOptions, reopenDevice } from './devices.js';
+import { NO_OFFLOADS, type OffloadSet } from './offload.js';
 
 /** DEFAULT_TX_QUEUE_LEN, which ip_tunnel_setup leaves alone. */
 const KERNEL_TUNNEL_TXQLEN = 1000;
@@ -47,6 +48,7 @@ export class TunnelService {
     private readonly state: DaemonState,
     private readonly log: Logger,
     private readonly sysctl: Sysctl = new Sysctl(),
+    private readonly offloads: OffloadSet = NO_OFFLOADS,
   ) {}
 
   // ----- requests -------------------------------------------------------------------------------
@@ -55,7 +57,8 @@ export class TunnelService {
     const params = planAdd(this.table, requested, (name) => this.deviceExists(name));
     let device: TunDevice;
     try {
-      device = TunDevice.create(params.name, { persist: true });
+      device = TunDevice.create(params.name, { ...offloadOptions(this.offloads), persist: true });
+      applyOffloads(device, this.offloads, this.log);
     } catch (error) {
       // The name was free a moment ago; another program took it since.
       if (error instanceof BurrowError && error.code === 'EBUSY') throw new BurrowError(protocolOfMode(params.mode) === 41 ? 'ENOBUFS' : 'EEXIST');
@@ -152,7 +155,8 @@ export class TunnelService {
 
   private adoptOne(entry: SavedTunnel): void {
     const { sixRd: _sixRd, prl: _prl, ...params } = entry;
-    const { device, recreated } = reopenDevice(params.name);
+    const { device, recreated } = reopenDevice(params.name, offloadOptions(this.offloads));
+    applyOffloads(device, this.offloads, this.log);
     const tunnel = new Tunnel(params);
     tunnel.sixRd = savedSixRd(entry) ?? tunnel.sixRd;
     tunnel.prl = savedPrl(entry);

@@ -85,6 +85,7 @@ interface Attachment {
   tap: PacketPort;
   /** Inner frames waiting to be written into the TAP (entries point into the receive batch). */
   pending: PacketBatch;
+  gro: null;
 }
 
 interface UdpPort {
@@ -135,7 +136,7 @@ export class VxlanEngine {
 
   /** Starts moving frames for a device over its TAP port. */
   attach(device: VxlanDevice, tap: PacketPort): void {
-    const attachment: Attachment = { device, tap, pending: PacketBatch.forWriting(BATCH_SIZE) };
+    const attachment: Attachment = { device, tap, pending: PacketBatch.forWriting(BATCH_SIZE), gro: null };
     this.attached.set(device, attachment);
     let port = this.ports.get(device.params.dstPort);
     if (!port) this.ports.set(device.params.dstPort, (port = { table: new Map(), socket: null, groups: new Map() }));
