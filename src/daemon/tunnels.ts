@@ -37,6 +37,8 @@ const KERNEL_TUNNEL_TXQLEN = 1000;
 
 export class TunnelService {
   private routeRefreshPending = false;
+  private lastRefreshEnd = -Infinity;
+  private refreshGap = 0;
   /** Tunnels whose outer route has a path MTU that expires: the timer that looks again then. */
   private readonly expiryChecks = new Map<Tunnel, NodeJS.Timeout>();
 
@@ -210,13 +212,26 @@ export class TunnelService {
     }
   }
 
+  /**
+   * Looks every tunnel's outer route up again after a link, address or route event: at once when the
+   * last pass is long done, else after four times as long as that pass took, so that a burst of events
+   * (a thousand tunnels made with -batch, each making its own) costs at most a fifth of the time in
+   * passes instead of one pass per event (n^2 lookups). With few tunnels a pass takes well under a
+   * millisecond, so nothing waits.
+   */
   private scheduleRouteRefresh(): void {
     if (this.routeRefreshPending) return;
     this.routeRefreshPending = true;
-    setImmediate(() => {
+    const run = () => {
       this.routeRefreshPending = false;
+      const start = performance.now();
       for (const t of this.table.list()) this.refreshRoute(t);
-    });
+      this.lastRefreshEnd = performance.now();
+      this.refreshGap = 4 * (this.lastRefreshEnd - start);
+    };
+    const wait = this.lastRefreshEnd + this.refreshGap - performance.now();
+    if (wait < 1) setImmediate(run);
+    else setTimeout(run, wait).unref();
   }
 
   /**
