@@ -134,8 +134,8 @@ export async function runDaemon(): Promise<number> {
   log.info(`offloads: ${Object.entries(offloads).map(([k, on]) => `${k} ${on ? 'on' : 'off'}`).join(', ')}`);
   const service = new TunnelService(table, engine, nl, paths.state, state, log, undefined, offloads);
   engine.onRouteStale((tunnel) => service.refreshRoute(tunnel));
-  const vxlanEngine = new VxlanEngine(systemVxlanIo(nl, log), errnoName);
-  const links = new VxlanService(vxlanEngine, nl, paths.state, state, log, () => performance.now());
+  const vxlanEngine = new VxlanEngine(systemVxlanIo(nl, log), errnoName, { gro: offloads.gro });
+  const links = new VxlanService(vxlanEngine, nl, paths.state, state, log, () => performance.now(), offloads);
   const monitor = NetlinkMonitor.open((event) => {
     service.onNetlinkEvent(event);
     links.onNetlinkEvent(event);

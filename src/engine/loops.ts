@@ -54,7 +54,8 @@ export class Coalescing {
   /** Header bytes of the segments merged into each entry (gone from the superframe, but received). */
   readonly mergedHeaderBytes: Uint32Array;
 
-  constructor(capacity: number) {
+  /** `l3`: where the IP header starts in each packet (0 for TUN, 14 for the Ethernet frames of a TAP). */
+  constructor(capacity: number, readonly l3 = 0) {
     this.segments = new Uint16Array(capacity);
     this.mergedHeaderBytes = new Uint32Array(capacity);
   }
@@ -88,7 +89,7 @@ export class PendingWrites<T extends PendingTarget> {
       if (pending.count === pending.capacity) this.flush(target);
       return;
     }
-    const l4 = tcpCandidate(source.data, start, length, 0);
+    const l4 = tcpCandidate(source.data, start, length, gro.l3);
     if (l4 >= 0 && gro.entry >= 0 && appendToTcpGroup(source.data, start, length, l4, gro.group)) {
       pending.lengths[gro.entry] = gro.group.length;
       gro.segments[gro.entry]++;
@@ -106,7 +107,7 @@ export class PendingWrites<T extends PendingTarget> {
       // The group may grow to the end of the packet's slot (receive batches have no headroom).
       const slot = source.slotSize;
       const limit = slot > 0 ? (Math.floor(start / slot) + 1) * slot : start + length;
-      openTcpGroup(source.data, start, length, limit, 0, l4, gro.group);
+      openTcpGroup(source.data, start, length, limit, gro.l3, l4, gro.group);
       if (gro.group.open) gro.entry = entry;
     }
   }

@@ -67,6 +67,8 @@ export function tcpCandidate(bytes: Uint8Array, start: number, length: number, l
   const ip = start + l3;
   if (length < l3 + 40) return -1;
   const version = bytes[ip] >>> 4;
+  // Behind an Ethernet header the EtherType must say so (a VLAN tag or ARP could look like IP).
+  if (l3 === 14 && ((bytes[start + 12] << 8) | bytes[start + 13]) !== (version === 4 ? 0x0800 : 0x86dd)) return -1;
   let l4: number;
   let tcpLength: number;
   if (version === 4) {
