@@ -3,11 +3,12 @@
  *
  * Transmit (a tunnel device is readable):
  *   1. read a batch of inner packets from the device, each with HEADROOM free bytes in front;
- *   2. encapsulate each in place with the tunnel's mode (tunnel/<mode>.ts); a drop is counted on the
- *      tunnel, and a packet too big for the path gets ICMP frag-needed / Packet Too Big written back
- *      into the device, to its sender;
- *   3. send the outer packets in one batch through the underlay sender; count each as sent or as dropped
- *      by the errno the socket gave it (no route, no buffer space).
+ *   2. encapsulate each in place with the tunnel's mode (tunnel/<mode>.ts; vti through the IPsec
+ *      database and ESP, xfrm/); a drop is counted on the tunnel, and a packet too big for the path
+ *      gets ICMP frag-needed / Packet Too Big written back into the device, to its sender, as a packet
+ *      a vti has no IPsec state for gets host (IPv6: address) unreachable;
+ *   3. send the outer packets in one batch through the underlay sender; count each as sent (the inner
+ *      bytes) or as dropped by the errno the socket gave it (no route, no buffer space).
  * Receive (an underlay receiver is readable):
  *   1. read a batch of outer IPv4 packets (a raw socket per protocol: 4, 41, 47, and 50 for vti);
  *   2. for each, the protocol's receive function parses it, finds the tunnel with the kernel's lookup
@@ -28,8 +29,9 @@ import { encapsulateSit, receiveSit } from '../tunnel/sit.js';
 import { encapsulateVti, receiveVti } from '../tunnel/vti.js';
 import { emptyStats } from '../tunnel/stats.js';
 import type { TunnelTable } from '../tunnel/table.js';
-import { tunnelOverhead, type Tunnel } from '../tunnel/tunnel.js';
-import { buildFragNeeded, buildPacketTooBig, buildPortUnreachable } from './icmp-replies.js';
+import type { Tunnel } from '../tunnel/tunnel.js';
+import { XfrmDatabase } from '../xfrm/database.js';
+import { buildFragNeeded, buildHostUnreachable, buildPacketTooBig, buildPortUnreachable } from './icmp-replies.js';
 import { IcmpRateLimiter } from './rate-limit.js';
 
 export type UnderlayProtocol = 4 | 41 | 47 | 50;
@@ -48,15 +50,8 @@ export const BATCH_SIZE = 64;
 const SLOT_SIZE = 65536 + HEADROOM;
 const BUDGET = 4;
 
-const ENCAPSULATE: Record<TunnelMode, Encapsulate | null> = {
-  ipip: encapsulateIpip,
-  gre: encapsulateGre,
-  sit: encapsulateSit,
-  isatap: encapsulateSit,
-  vti: encapsulateVti,
-};
-
-const RECEIVE: Record<UnderlayProtocol, Receive> = { 4: receiveIpip, 41: receiveSit, 47: receiveGre, 50: receiveVti };
+/** The drops after which a vti tells the sender, as vti_xmit's tx_error_icmp does (dst_link_failure). */
+const VTI_UNREACHABLE = new Set<DropReason>(['xfrm-out-no-state', 'xfrm-out-policy-block', 'no-route']);
 
 interface Attachment {
   tunnel: Tunnel;
@@ -96,15 +91,35 @@ export class Engine {
   private readonly encapResult = newEncapResult();
   private readonly decapResult = newDecapResult();
   private readonly touched: Attachment[] = [];
+  /** Inner length of each entry of txOut, counted as tx_bytes once it is sent. */
+  private readonly txInner = new Uint32Array(BATCH_SIZE);
   private readonly limiter: IcmpRateLimiter;
+  private readonly encapsulators: Record<TunnelMode, Encapsulate>;
+  private readonly receiveFunctions: Record<UnderlayProtocol, Receive>;
   private closed = false;
 
+  /** `xfrm`: the IPsec states and policies vti uses (the daemon's; tests may give their own). */
   constructor(
     private readonly table: TunnelTable,
     private readonly io: EngineIo,
     private readonly errnoName: (errno: number) => string,
+    readonly xfrm: XfrmDatabase = new XfrmDatabase(() => Math.floor(Date.now() / 1000)),
   ) {
     this.limiter = new IcmpRateLimiter(() => io.now());
+    this.encapsulators = {
+      ipip: encapsulateIpip,
+      gre: encapsulateGre,
+      sit: encapsulateSit,
+      isatap: encapsulateSit,
+      vti: (t, bytes, start, length, out) => encapsulateVti(xfrm, t, bytes, start, length, out),
+    };
+    this.receiveFunctions = {
+      4: receiveIpip,
+      41: receiveSit,
+      47: receiveGre,
+      50: (table_, bytes, outer, payload, payloadLength, ifindex, out) =>
+        receiveVti(xfrm, table_, bytes, outer, payload, payloadLength, ifindex, out),
+    };
   }
 
   /** Starts moving packets for a tunnel (already in the table) over its device. */
@@ -166,8 +181,7 @@ export class Engine {
 
   private transmit(a: Attachment): void {
     const t = a.tunnel;
-    const encapsulate = ENCAPSULATE[t.params.mode];
-    if (!encapsulate) return;
+    const encapsulate = this.encapsulators[t.params.mode];
     const input = this.txIn;
     const output = this.txOut;
     const result = this.encapResult;
@@ -180,19 +194,20 @@ export class Engine {
       for (let i = 0; i < n; i++) {
         const reason = encapsulate(t, data, input.offsets[i], input.lengths[i], result);
         if (reason === null) {
+          this.txInner[output.count] = input.lengths[i];
           output.push(result.start, result.length, result.destination);
           continue;
         }
         t.drop(reason);
         if (reason === 'too-big') this.tooBig(a, data, input.offsets[i], input.lengths[i], result.mtu);
+        else if (t.params.mode === 'vti' && VTI_UNREACHABLE.has(reason)) this.unreachable(a, data, input.offsets[i], input.lengths[i]);
       }
       if (output.count > 0) {
         sender.writeBatch(output);
-        const overhead = tunnelOverhead(t.params);
         for (let k = 0; k < output.count; k++) {
           if (output.errors[k] === 0) {
             t.stats.txPackets++;
-            t.stats.txBytes += output.lengths[k] - overhead;
+            t.stats.txBytes += this.txInner[k];
           } else {
             t.drop(sendFailure(this.errnoName(output.errors[k])));
           }
@@ -203,7 +218,7 @@ export class Engine {
   }
 
   private receive(protocol: UnderlayProtocol, port: PacketPort): void {
-    const receiveOne = RECEIVE[protocol];
+    const receiveOne = this.receiveFunctions[protocol];
     const input = this.rxIn;
     const result = this.decapResult;
     for (let round = 0; round < BUDGET; round++) {
@@ -265,6 +280,22 @@ export class Engine {
     out.count = 0;
     out.push(0, len, source);
     this.sender(0).writeBatch(out);
+  }
+
+  /**
+   * Host unreachable (IPv4) or address unreachable (IPv6) back to the inner sender, through the
+   * device: what ipv4_link_failure / ip6_link_failure send when a vti finds no IPsec path.
+   */
+  private unreachable(a: Attachment, data: Buffer, start: number, length: number): void {
+    const version = data[start] >>> 4;
+    const source = version === 4 ? data.readUInt32BE(start + 12) : data.toString('latin1', start + 8, start + 24);
+    if (!this.limiter.allow(source)) return;
+    const out = this.scratch;
+    const len = buildHostUnreachable(data, start, length, out.data, 0);
+    if (len <= 0) return;
+    out.count = 0;
+    out.push(0, len);
+    a.device.writeBatch(out);
   }
 
   /** frag-needed (IPv4) or Packet Too Big (IPv6) back to the inner sender, through the device. */
