@@ -23,6 +23,8 @@ import { BurrowError } from '../errors.js';
 import { isTunnelParams, type SixRdParams, type TunnelParams } from '../tunnel/params.js';
 import { loadState } from './state.js';
 import { TunnelService } from './tunnels.js';
+import { XfrmDatabase } from '../xfrm/database.js';
+import { XfrmService } from './xfrm.js';
 
 export const VERSION = '0.1.0';
 
@@ -87,9 +89,13 @@ export async function runDaemon(): Promise<number> {
   const state = loadState(paths.state, (m) => log.info(m));
   const nl = NetlinkHandle.open();
   const table = new TunnelTable();
-  const engine = new Engine(table, systemIo(), errnoName);
+  // The IPsec database's clock: wall-clock seconds, for the add and use times `-s` shows.
+  const xfrm = new XfrmDatabase(() => Math.floor(Date.now() / 1000));
+  const engine = new Engine(table, systemIo(), errnoName, xfrm);
   const service = new TunnelService(table, engine, nl, paths.state, state, log);
+  const ipsec = new XfrmService(xfrm, paths.state, state, log);
   const monitor = NetlinkMonitor.open((event) => service.onNetlinkEvent(event));
+  ipsec.adopt(state.xfrm);
   service.adopt(state.tunnels);
 
   let flushed = false;
@@ -116,6 +122,30 @@ export async function runDaemon(): Promise<number> {
             ? { add: { address: Number(request.entry?.address) >>> 0, isDefault: request.entry?.isDefault === true } }
             : { delete: Number(request.address) >>> 0 },
         );
+      case 'xfrm.state.add':
+        return ipsec.addState(request.state);
+      case 'xfrm.state.del':
+        return ipsec.deleteState(request.id);
+      case 'xfrm.state.get':
+        return ipsec.getState(request.id);
+      case 'xfrm.state.list':
+        return ipsec.listStates();
+      case 'xfrm.state.flush':
+        return ipsec.flushStates(request.proto);
+      case 'xfrm.state.count':
+        return ipsec.countStates();
+      case 'xfrm.policy.add':
+        return ipsec.addPolicy(request.policy);
+      case 'xfrm.policy.del':
+        return ipsec.deletePolicy(request.query);
+      case 'xfrm.policy.get':
+        return ipsec.getPolicy(request.query);
+      case 'xfrm.policy.list':
+        return ipsec.listPolicies();
+      case 'xfrm.policy.flush':
+        return ipsec.flushPolicies(request.ptype);
+      case 'xfrm.policy.count':
+        return ipsec.countPolicies();
       case 'daemon.status':
         return {
           pid: process.pid,
@@ -129,6 +159,7 @@ export async function runDaemon(): Promise<number> {
         setImmediate(stop);
         if (request.flush === true) {
           service.flush();
+          ipsec.flush();
           flushed = true;
         }
         return null;
@@ -149,10 +180,12 @@ export async function runDaemon(): Promise<number> {
   await server.close();
   monitor.close();
   engine.close();
+  // The counters as they stand (sequence numbers, replay window), for the next daemon.
+  if (!flushed) ipsec.save(true);
   nl.close();
   fs.rmSync(paths.socket, { force: true });
   fs.rmSync(paths.pid, { force: true });
-  if (table.size === 0) fs.rmSync(paths.state, { force: true });
+  if (table.size === 0 && ipsec.empty) fs.rmSync(paths.state, { force: true });
   log.info('daemon stopped');
   // After a flush nothing of this namespace is left to adopt: the directory goes too.
   if (flushed) fs.rmSync(paths.dir, { recursive: true, force: true });

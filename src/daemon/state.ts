@@ -1,5 +1,6 @@
 /**
- * The daemon's state on disk: the tunnels the user configured, so that a daemon that was killed (even with
+ * The daemon's state on disk: the tunnels the user configured, and the IPsec states and policies (keys
+ * included: the file is root's alone), so that a daemon that was killed (even with
  * SIGKILL) and started again adopts them. Written atomically (temporary file, fsync, rename), so a crash
  * leaves either the old file or the new one, never half of one.
  *
@@ -9,6 +10,7 @@
 import fs from 'node:fs';
 import type { PrlEntry } from '../tunnel/isatap.js';
 import { isTunnelParams, type SixRdParams, type TunnelParams } from '../tunnel/params.js';
+import type { SavedXfrm } from '../xfrm/database.js';
 
 /**
  * One tunnel in the state file: its parameters, plus for sit and isatap the 6rd configuration (the
@@ -23,6 +25,8 @@ export interface DaemonState {
   version: 1;
   bootId: string;
   tunnels: SavedTunnel[];
+  /** `burrow xfrm` states and policies (absent before any was added). */
+  xfrm?: SavedXfrm;
 }
 
 /** The 6rd configuration of a saved tunnel, or undefined when it has none or it is malformed. */
@@ -83,7 +87,16 @@ export function loadState(file: string, log: (message: string) => void): DaemonS
   }
   const tunnels = state.tunnels.filter(isTunnelParams);
   if (tunnels.length !== state.tunnels.length) log(`state file ${file}: skipped entries that are not tunnels`);
-  return { version: 1, bootId: state.bootId, tunnels };
+  const xfrm = savedXfrm(state.xfrm);
+  if (state.xfrm !== undefined && xfrm === undefined) log(`state file ${file}: skipped xfrm states and policies that are not readable`);
+  return { version: 1, bootId: state.bootId, tunnels, ...(xfrm ? { xfrm } : {}) };
+}
+
+/** The xfrm part of a state file when it has the expected shape (each entry is checked again on adoption). */
+function savedXfrm(value: unknown): SavedXfrm | undefined {
+  const x = value as Partial<SavedXfrm> | undefined;
+  if (typeof x !== 'object' || x === null || !Array.isArray(x.states) || !Array.isArray(x.policies)) return undefined;
+  return { states: x.states, policies: x.policies, indexGenerator: Number(x.indexGenerator) >>> 0 };
 }
 
 export function saveState(file: string, state: DaemonState): void {

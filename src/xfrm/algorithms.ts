@@ -108,14 +108,14 @@ export function resolveAlgorithms(a: StateAlgorithms): ResolvedAlgorithms {
   }
   let transform: EspTransform;
   if (aead !== undefined) {
-    if (aead.name !== 'rfc4106(gcm(aes))') throw unsupported(`aead ${aead.name} (burrow's ESP has rfc4106(gcm(aes)), and cbc(aes) with hmac(sha256))`);
+    if (aead.name !== 'rfc4106(gcm(aes))') throw unsupported(`aead ${aead.name}`, `burrow's ESP has rfc4106(gcm(aes)), and cbc(aes) with hmac(sha256)`);
     transform = { kind: 'aead', name: 'rfc4106(gcm(aes))', key: a.aead!.key, icvBits: aead.icvBits };
     // esp_init_aead: crypto_aead_setkey refuses a key that is not an AES key plus the 4-byte salt.
     if (transformProblem(transform) !== null) throw kernelRefusal('EINVAL', 'Kernel was unable to initialize cryptographic operations');
   } else {
-    if (enc?.name !== 'cbc(aes)') throw unsupported(`enc ${enc?.name} (burrow's ESP has cbc(aes) with hmac(sha256), and rfc4106(gcm(aes)))`);
-    if (auth === undefined) throw unsupported('ESP without authentication (burrow needs auth hmac(sha256) with enc cbc(aes))');
-    if (auth.name !== 'hmac(sha256)') throw unsupported(`auth ${auth.name} (burrow authenticates with hmac(sha256))`);
+    if (enc?.name !== 'cbc(aes)') throw unsupported(`enc ${enc?.name}`, `burrow's ESP has cbc(aes) with hmac(sha256), and rfc4106(gcm(aes))`);
+    if (auth === undefined) throw unsupported('ESP without authentication', `burrow needs auth hmac(sha256) with enc cbc(aes)`);
+    if (auth.name !== 'hmac(sha256)') throw unsupported(`auth ${auth.name}`, `burrow authenticates with hmac(sha256)`);
     // crypto_aead_setauthsize takes whole bytes of the truncation.
     const icvBits = (auth.truncBits >> 3) << 3;
     if (icvBits === 0) throw unsupported(`an ICV of ${auth.truncBits} bits`);

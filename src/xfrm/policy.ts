@@ -5,7 +5,7 @@
  * most one ESP tunnel-mode template (vti's single transform).
  */
 import { kernelRefusal, unsupported } from './refusal.js';
-import { AF_INET, AF_INET6, AF_UNSPEC, type Selector } from './selector.js';
+import { AF_INET, AF_INET6, AF_UNSPEC, emptySelector, type Selector } from './selector.js';
 import {
   IPPROTO_AH,
   IPPROTO_COMP,
@@ -56,6 +56,22 @@ export interface XfrmPolicyRequest {
   unsupported: string[];
 }
 
+/** What `ip xfrm policy add` sends before its arguments fill it in (AF_INET when nothing says otherwise). */
+export function emptyPolicyRequest(family: number): XfrmPolicyRequest {
+  return {
+    sel: { ...emptySelector(), family },
+    dir: 0,
+    index: 0,
+    priority: 0,
+    action: 0,
+    ptype: 0,
+    flags: 0,
+    mark: { value: 0, mask: 0 },
+    tmpls: [],
+    unsupported: [],
+  };
+}
+
 /** A policy as `list` and `get` show it. */
 export type XfrmPolicyInfo = Omit<XfrmPolicyRequest, 'unsupported'> & { lifetime: { addTime: number; useTime: number } };
 
@@ -72,18 +88,18 @@ function validProto(proto: number): boolean {
 
 /** verify_newpolicy_info and validate_tmpl for what iproute2 can send, then burrow's limits. */
 function verify(r: XfrmPolicyRequest): void {
-  if (r.sel.family === AF_INET6) throw unsupported('IPv6 policies (burrow tunnels are IPv4)');
+  if (r.sel.family === AF_INET6) throw unsupported('IPv6 policies', `burrow tunnels are IPv4`);
   if (r.dir > XFRM_POLICY_FWD) throw kernelRefusal('EINVAL');
   if (r.index !== 0 && (r.index & 7) !== r.dir) throw kernelRefusal('EINVAL', "Policy index doesn't match direction");
   for (const t of r.tmpls) {
     if (t.mode > XFRM_MODE_BEET) throw kernelRefusal('EINVAL');
     if (!validProto(t.proto)) throw kernelRefusal('EINVAL');
   }
-  if (r.ptype === XFRM_POLICY_TYPE_SUB) throw unsupported('sub policies (ptype sub)');
+  if (r.ptype === XFRM_POLICY_TYPE_SUB) throw unsupported('sub policies', `ptype sub`);
   if (r.flags !== 0) throw unsupported('policy flags');
   if (r.sel.ifindex !== 0) throw unsupported('selectors with dev');
   if (r.unsupported.length > 0) throw unsupported(r.unsupported[0]!);
-  if (r.tmpls.length > 1) throw unsupported('more than one template (vti carries one ESP transform)');
+  if (r.tmpls.length > 1) throw unsupported('more than one template', `vti carries one ESP transform`);
   for (const t of r.tmpls) {
     if (t.family === AF_INET6) throw unsupported('IPv6 templates');
     if (t.proto !== IPPROTO_ESP) throw unsupported('templates other than proto esp');

@@ -17,9 +17,9 @@ export function kernelRefusal(code: ErrnoName, extack?: string): BurrowError {
   return new BurrowError(code, extack === undefined ? undefined : EXTACK + extack);
 }
 
-/** A valid request for something burrow's xfrm does not do. */
-export function unsupported(what: string): BurrowError {
-  return new BurrowError('EOPNOTSUPP', UNSUPPORTED + what);
+/** A valid request for something burrow's xfrm does not do: `WHAT is not supported (WHY)`. */
+export function unsupported(what: string, why?: string): BurrowError {
+  return new BurrowError('EOPNOTSUPP', `${UNSUPPORTED}${what} is not supported${why === undefined ? '' : ` (${why})`}`);
 }
 
 export type RefusalText = { kind: 'extack'; text: string } | { kind: 'unsupported'; text: string } | { kind: 'errno'; text: string };

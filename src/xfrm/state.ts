@@ -9,7 +9,7 @@
 import { resolveAlgorithms, type ResolvedAlgorithms, type StateAlgorithms } from './algorithms.js';
 import { kernelRefusal, unsupported } from './refusal.js';
 import { SecurityAssociation, type SaStats } from './sa.js';
-import { AF_INET, AF_INET6, AF_UNSPEC, type Selector } from './selector.js';
+import { AF_INET, AF_INET6, AF_UNSPEC, emptySelector, type Selector } from './selector.js';
 
 export const XFRM_MODE_TRANSPORT = 0;
 export const XFRM_MODE_TUNNEL = 1;
@@ -62,6 +62,30 @@ export interface XfrmStateRequest {
   unsupported: string[];
 }
 
+/** What `ip xfrm state add` sends before its arguments fill it in. */
+export function emptyStateRequest(family: number): XfrmStateRequest {
+  return {
+    family,
+    src: 0,
+    dst: 0,
+    proto: 0,
+    spi: 0,
+    mode: 0,
+    reqid: 0,
+    seq: 0,
+    replayWindow: 0,
+    replaySeq: 0,
+    replayOseq: 0,
+    replaySeqHi: 0,
+    replayOseqHi: 0,
+    flags: 0,
+    extraFlags: 0,
+    mark: { value: 0, mask: 0 },
+    sel: emptySelector(),
+    unsupported: [],
+  };
+}
+
 /** A state as `list` and `get` show it (keys included: `ip xfrm state` prints them; `-j` leaves them out). */
 export type XfrmStateInfo = Pick<
   XfrmStateRequest,
@@ -103,20 +127,20 @@ export function markMatches(mark: number, stored: XfrmMark): boolean {
  * (Algorithms are checked by resolveAlgorithms, in the kernel's order, after these.)
  */
 function verify(r: XfrmStateRequest): void {
-  if (r.family === AF_INET6) throw unsupported('IPv6 states (burrow tunnels are IPv4)');
+  if (r.family === AF_INET6) throw unsupported('IPv6 states', `burrow tunnels are IPv4`);
   if (r.family !== AF_INET && r.family !== AF_UNSPEC) throw kernelRefusal('EINVAL');
   if (r.sel.family === AF_INET6) throw unsupported('IPv6 selectors');
   if (r.proto !== IPPROTO_ESP) {
-    if (r.proto === IPPROTO_AH || r.proto === IPPROTO_COMP) throw unsupported(`proto ${r.proto === IPPROTO_AH ? 'ah' : 'comp'} (burrow's IPsec is ESP)`);
-    throw unsupported('states for Mobile IPv6 (route2, hao)');
+    if (r.proto === IPPROTO_AH || r.proto === IPPROTO_COMP) throw unsupported(`proto ${r.proto === IPPROTO_AH ? 'ah' : 'comp'}`, `burrow's IPsec is ESP`);
+    throw unsupported('states for Mobile IPv6', `route2, hao`);
   }
   if (r.aead === undefined && r.enc === undefined) throw kernelRefusal('EINVAL');
   if (r.aead !== undefined && (r.enc !== undefined || r.auth !== undefined)) throw kernelRefusal('EINVAL');
   if (r.mode > XFRM_MODE_BEET) throw kernelRefusal('EINVAL');
-  if (r.mode !== XFRM_MODE_TUNNEL) throw unsupported(`mode ${r.mode === XFRM_MODE_TRANSPORT ? 'transport' : 'beet'} (vti uses tunnel mode)`);
+  if (r.mode !== XFRM_MODE_TUNNEL) throw unsupported(`mode ${r.mode === XFRM_MODE_TRANSPORT ? 'transport' : 'beet'}`, `vti uses tunnel mode`);
   if (r.flags !== 0) throw unsupported('state flags');
   if (r.extraFlags !== 0) throw unsupported('extra-flag');
-  if (r.replayWindow > MAX_REPLAY_WINDOW) throw unsupported(`replay-window ${r.replayWindow} (burrow's window is at most ${MAX_REPLAY_WINDOW} packets)`);
+  if (r.replayWindow > MAX_REPLAY_WINDOW) throw unsupported(`replay-window ${r.replayWindow}`, `burrow's window is at most ${MAX_REPLAY_WINDOW} packets`);
   if (r.replaySeqHi !== 0 || r.replayOseqHi !== 0) throw unsupported('extended sequence numbers');
   if (r.sel.ifindex !== 0) throw unsupported('selectors with dev');
   if (r.unsupported.length > 0) throw unsupported(r.unsupported[0]!);

@@ -1,7 +1,7 @@
 /** Builders shared by xfrm/ and tunnel/ tests: requests as `ip xfrm ... add` would send them. */
-import type { XfrmPolicyRequest, XfrmTemplate } from './policy.js';
+import { emptyPolicyRequest, type XfrmPolicyRequest, type XfrmTemplate } from './policy.js';
 import { emptySelector, type Selector } from './selector.js';
-import type { XfrmStateRequest } from './state.js';
+import { emptyStateRequest, type XfrmStateRequest } from './state.js';
 
 export const GCM_KEY = '4a6f686e20446f65207761732068657265010203';
 export const CBC_KEY = '000102030405060708090a0b0c0d0e0f';
@@ -28,27 +28,15 @@ export function stateRequest(
 ): XfrmStateRequest {
   const { cbc, ...rest } = fields;
   return {
-    family: 2,
+    ...emptyStateRequest(2),
     src: addr(src),
     dst: addr(dst),
     proto: 50,
     spi,
     mode: 1,
-    reqid: 0,
-    seq: 0,
-    replayWindow: 0,
-    replaySeq: 0,
-    replayOseq: 0,
-    replaySeqHi: 0,
-    replayOseqHi: 0,
-    flags: 0,
-    extraFlags: 0,
-    mark: { value: 0, mask: 0 },
     ...(cbc
       ? { enc: { name: 'cbc(aes)', key: CBC_KEY }, auth: { name: 'hmac(sha256)', key: HMAC_KEY, truncBits: 128, trunc: true } }
       : { aead: { name: 'rfc4106(gcm(aes))', key: GCM_KEY, icvBits: 128 } }),
-    sel: emptySelector(),
-    unsupported: [],
     ...rest,
   };
 }
@@ -60,16 +48,8 @@ export function template(src: string, dst: string, fields: Partial<XfrmTemplate>
 /** A policy: direction 'in' | 'out' | 'fwd', selector 0/0 unless given. */
 export function policyRequest(dir: 'in' | 'out' | 'fwd', fields: Partial<XfrmPolicyRequest> = {}): XfrmPolicyRequest {
   return {
-    sel: selector(),
+    ...emptyPolicyRequest(2),
     dir: dir === 'in' ? 0 : dir === 'out' ? 1 : 2,
-    index: 0,
-    priority: 0,
-    action: 0,
-    ptype: 0,
-    flags: 0,
-    mark: { value: 0, mask: 0 },
-    tmpls: [],
-    unsupported: [],
     ...fields,
   };
 }

@@ -6,6 +6,7 @@
  * a kernel that has the tunnel drivers creates nothing on the host. burrow runs with the daemon
  * unreachable: BURROW_AUTOSTART=0 and an empty BURROW_RUN_DIR.
  */
+import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -44,6 +45,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 /** The source tree's root (this file runs from dist/test/conformance). */
 export const ROOT = path.resolve(here, '..', '..', '..');
 export const CASE_FILE = path.join(ROOT, 'test', 'conformance', 'tunnel-cases.json');
+export const XFRM_CASE_FILE = path.join(ROOT, 'test', 'conformance', 'xfrm-cases.json');
 export const BURROW = path.join(ROOT, 'bin', 'burrow');
 
 /** The stderr prefix of a burrow command that got as far as the daemon. */
@@ -51,18 +53,18 @@ export const DAEMON_STAGE = 'Cannot talk to the burrow daemon: ';
 
 /** ip's texts with its program name replaced by burrow's, and nothing else. */
 export function substituteProgramName(text: string): string {
-  return text.replace(/(^|[\s"])ip(?= (?:tunnel|tunl|-help|help)\b)/gm, '$1burrow');
+  return text.replace(/(^|[\s"])ip(?= (?:tunnel|tunl|xfrm|-help|help)\b)/gm, '$1burrow');
 }
 
-export function readCases(): CaseFile {
-  return JSON.parse(fs.readFileSync(CASE_FILE, 'utf8')) as CaseFile;
+export function readCases(file = CASE_FILE): CaseFile {
+  return JSON.parse(fs.readFileSync(file, 'utf8')) as CaseFile;
 }
 
 /** One case per line, so that a change in behaviour is a one-line diff. */
-export function writeCases(file: CaseFile): void {
+export function writeCases(file: CaseFile, target = CASE_FILE): void {
   const lines = file.cases.map((c) => '    ' + JSON.stringify(c));
   fs.writeFileSync(
-    CASE_FILE,
+    target,
     `{\n  "iproute2": ${JSON.stringify(file.iproute2)},\n  "cases": [\n${lines.join(',\n')}\n  ]\n}\n`,
   );
 }
@@ -107,4 +109,38 @@ export function runBurrow(args: string[]): Promise<Outcome> {
 export function cleanUp(): void {
   if (runDir !== undefined) fs.rmSync(runDir, { recursive: true, force: true });
   runDir = undefined;
+}
+
+/**
+ * One case of a conformance file: burrow against what was recorded (same, daemon stage, or the
+ * documented difference), then the real `ip` against the recording. `ipReachedKernel` says whether
+ * ip's outcome for valid input shows it got past its parser (its kernel's answer varies).
+ */
+export async function checkCase(
+  c: ConformanceCase,
+  file: CaseFile,
+  availability: ReturnType<typeof ipAvailability>,
+  ipReachedKernel: (ip: Outcome) => boolean,
+  diagnostic: (message: string) => void,
+): Promise<void> {
+  const burrow = await runBurrow(c.args);
+  if (c.expect === 'same') {
+    assert.deepEqual(burrow, c.ip);
+  } else if (c.expect === 'daemon') {
+    assert.equal(burrow.stdout, '');
+    assert.ok(burrow.stderr.startsWith(DAEMON_STAGE), `did not reach the daemon stage: ${JSON.stringify(burrow.stderr)}`);
+    assert.equal(burrow.exit, 1);
+  } else {
+    assert.deepEqual(burrow, c.burrow);
+  }
+  if (!availability.ip) {
+    diagnostic('needs iproute2 (`ip`) to check the recorded expectation');
+    return;
+  }
+  const ip = await runIp(c.args, availability.netns);
+  if (c.expect === 'daemon') {
+    assert.ok(ipReachedKernel(ip), `ip refused valid input: ${ip.stderr}`);
+  } else if (availability.version === file.iproute2) {
+    assert.deepEqual(ip, c.ip, 'the iproute2 on this machine no longer prints what was recorded');
+  }
 }
