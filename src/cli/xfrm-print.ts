@@ -143,7 +143,6 @@ function stateText(x: XfrmStateInfo, o: XfrmPrintOptions, nokeys: boolean): stri
   if (x.auth) out.put(`\tauth-trunc ${x.auth.name} ${key(x.auth.key, nokeys, o)} ${x.auth.truncBits}`).end();
   if (x.aead) out.put(`\taead ${x.aead.name} ${key(x.aead.key, nokeys, o)} ${x.aead.icvBits}`).end();
   if (x.enc) out.put(`\tenc ${x.enc.name} ${key(x.enc.key, nokeys, o)}`).end();
-  if (x.lastUsed !== 0) out.put(`\tlastused ${time(o, x.lastUsed)}`).end();
   out.put(`\tanti-replay context: seq 0x${x.replay.seq.toString(16)}, oseq 0x${x.replay.oseq.toString(16)}, bitmap 0x${hex8(x.replay.bitmap)}`).end();
   out.put('\tsel ');
   selector(out, x.sel, o);

@@ -106,8 +106,12 @@ export class XfrmDatabase {
     return null;
   }
 
-  /** `get`: ESRCH when there is none (the mark is value & mask of what was given). */
+  /**
+   * `get`: ESRCH when there is none (the mark is value & mask of what was given). Without an ID there
+   * is no protocol, and no source address for the kernel's lookup by address: EINVAL.
+   */
   getState(dst: number, spi: number, proto: number, mark: number): XfrmState {
+    if (proto === 0) throw kernelRefusal('EINVAL');
     const x = this.lookupState(dst, spi, proto, mark);
     if (x === null) throw kernelRefusal('ESRCH');
     return x;
