@@ -88,22 +88,22 @@ function validProto(proto: number): boolean {
 
 /** verify_newpolicy_info and validate_tmpl for what iproute2 can send, then burrow's limits. */
 function verify(r: XfrmPolicyRequest): void {
-  if (r.sel.family === AF_INET6) throw unsupported('IPv6 policies', `burrow tunnels are IPv4`);
+  if (r.sel.family === AF_INET6) throw unsupported('an IPv6 policy', `burrow's tunnels are IPv4`);
   if (r.dir > XFRM_POLICY_FWD) throw kernelRefusal('EINVAL');
   if (r.index !== 0 && (r.index & 7) !== r.dir) throw kernelRefusal('EINVAL', "Policy index doesn't match direction");
   for (const t of r.tmpls) {
     if (t.mode > XFRM_MODE_BEET) throw kernelRefusal('EINVAL');
     if (!validProto(t.proto)) throw kernelRefusal('EINVAL');
   }
-  if (r.ptype === XFRM_POLICY_TYPE_SUB) throw unsupported('sub policies', `ptype sub`);
-  if (r.flags !== 0) throw unsupported('policy flags');
-  if (r.sel.ifindex !== 0) throw unsupported('selectors with dev');
+  if (r.ptype === XFRM_POLICY_TYPE_SUB) throw unsupported('ptype sub');
+  if (r.flags !== 0) throw unsupported('a policy flag');
+  if (r.sel.ifindex !== 0) throw unsupported('a selector with dev');
   if (r.unsupported.length > 0) throw unsupported(r.unsupported[0]!);
-  if (r.tmpls.length > 1) throw unsupported('more than one template', `vti carries one ESP transform`);
+  if (r.tmpls.length > 1) throw unsupported('more than one tmpl', `vti carries one ESP transform`);
   for (const t of r.tmpls) {
-    if (t.family === AF_INET6) throw unsupported('IPv6 templates');
-    if (t.proto !== IPPROTO_ESP) throw unsupported('templates other than proto esp');
-    if (t.mode !== XFRM_MODE_TUNNEL) throw unsupported('templates other than mode tunnel');
+    if (t.family === AF_INET6) throw unsupported('an IPv6 tmpl');
+    if (t.proto !== IPPROTO_ESP) throw unsupported(`tmpl proto ${t.proto === IPPROTO_AH ? 'ah' : t.proto === IPPROTO_COMP ? 'comp' : t.proto}`, `burrow's IPsec is ESP`);
+    if (t.mode !== XFRM_MODE_TUNNEL) throw unsupported(`tmpl mode ${['transport', 'tunnel', 'ro', 'in_trigger', 'beet'][t.mode] ?? t.mode}`, 'vti uses tunnel mode');
   }
 }
 

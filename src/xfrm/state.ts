@@ -127,22 +127,22 @@ export function markMatches(mark: number, stored: XfrmMark): boolean {
  * (Algorithms are checked by resolveAlgorithms, in the kernel's order, after these.)
  */
 function verify(r: XfrmStateRequest): void {
-  if (r.family === AF_INET6) throw unsupported('IPv6 states', `burrow tunnels are IPv4`);
+  if (r.family === AF_INET6) throw unsupported('an IPv6 state', `burrow's tunnels are IPv4`);
   if (r.family !== AF_INET && r.family !== AF_UNSPEC) throw kernelRefusal('EINVAL');
-  if (r.sel.family === AF_INET6) throw unsupported('IPv6 selectors');
+  if (r.sel.family === AF_INET6) throw unsupported('an IPv6 selector');
   if (r.proto !== IPPROTO_ESP) {
     if (r.proto === IPPROTO_AH || r.proto === IPPROTO_COMP) throw unsupported(`proto ${r.proto === IPPROTO_AH ? 'ah' : 'comp'}`, `burrow's IPsec is ESP`);
-    throw unsupported('states for Mobile IPv6', `route2, hao`);
+    throw unsupported(`proto ${r.proto === IPPROTO_ROUTING ? 'route2' : 'hao'}`, 'Mobile IPv6');
   }
   if (r.aead === undefined && r.enc === undefined) throw kernelRefusal('EINVAL');
   if (r.aead !== undefined && (r.enc !== undefined || r.auth !== undefined)) throw kernelRefusal('EINVAL');
   if (r.mode > XFRM_MODE_BEET) throw kernelRefusal('EINVAL');
   if (r.mode !== XFRM_MODE_TUNNEL) throw unsupported(`mode ${r.mode === XFRM_MODE_TRANSPORT ? 'transport' : 'beet'}`, `vti uses tunnel mode`);
-  if (r.flags !== 0) throw unsupported('state flags');
+  if (r.flags !== 0) throw unsupported('a state flag');
   if (r.extraFlags !== 0) throw unsupported('extra-flag');
   if (r.replayWindow > MAX_REPLAY_WINDOW) throw unsupported(`replay-window ${r.replayWindow}`, `burrow's window is at most ${MAX_REPLAY_WINDOW} packets`);
-  if (r.replaySeqHi !== 0 || r.replayOseqHi !== 0) throw unsupported('extended sequence numbers');
-  if (r.sel.ifindex !== 0) throw unsupported('selectors with dev');
+  if (r.replaySeqHi !== 0 || r.replayOseqHi !== 0) throw unsupported('an extended sequence number (replay-seq-hi, replay-oseq-hi)');
+  if (r.sel.ifindex !== 0) throw unsupported('a selector with dev');
   if (r.unsupported.length > 0) throw unsupported(r.unsupported[0]!);
 }
 
