@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import type { TunnelClient } from '../control/client.js';
-import type { Request } from '../control/protocol.js';
+import type { XfrmRequest } from '../control/protocol.js';
 import { XfrmService } from '../daemon/xfrm.js';
 import { emptyState } from '../daemon/state.js';
 import { BurrowError } from '../errors.js';
@@ -30,41 +30,11 @@ function daemon(): { client: TunnelClient; log: string[]; dir: string; db: XfrmD
   const db = new XfrmDatabase(() => NOW);
   const log: string[] = [];
   const service = new XfrmService(db, path.join(dir, 'state'), emptyState(), { info: (m) => log.push(m), error: (m) => log.push(m) });
-  const answer = (r: Request): unknown => {
-    switch (r.op) {
-      case 'xfrm.state.add':
-        return service.addState(r.state);
-      case 'xfrm.state.del':
-        return service.deleteState(r.id);
-      case 'xfrm.state.get':
-        return service.getState(r.id);
-      case 'xfrm.state.list':
-        return service.listStates();
-      case 'xfrm.state.flush':
-        return service.flushStates(r.proto);
-      case 'xfrm.state.count':
-        return service.countStates();
-      case 'xfrm.policy.add':
-        return service.addPolicy(r.policy);
-      case 'xfrm.policy.del':
-        return service.deletePolicy(r.query);
-      case 'xfrm.policy.get':
-        return service.getPolicy(r.query);
-      case 'xfrm.policy.list':
-        return service.listPolicies();
-      case 'xfrm.policy.flush':
-        return service.flushPolicies(r.ptype);
-      case 'xfrm.policy.count':
-        return service.countPolicies();
-      default:
-        throw new BurrowError('EINVAL');
-    }
-  };
   // As over the socket: JSON in, JSON out, errors as errno and message.
   const client: TunnelClient = {
     request: async (request) => {
       try {
-        return JSON.parse(JSON.stringify(answer(JSON.parse(JSON.stringify(request)) as Request) ?? null));
+        return JSON.parse(JSON.stringify(service.handle(JSON.parse(JSON.stringify(request)) as XfrmRequest) ?? null));
       } catch (error) {
         if (error instanceof BurrowError) throw new BurrowError(error.code, error.message);
         throw error;

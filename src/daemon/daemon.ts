@@ -123,29 +123,18 @@ export async function runDaemon(): Promise<number> {
             : { delete: Number(request.address) >>> 0 },
         );
       case 'xfrm.state.add':
-        return ipsec.addState(request.state);
       case 'xfrm.state.del':
-        return ipsec.deleteState(request.id);
       case 'xfrm.state.get':
-        return ipsec.getState(request.id);
       case 'xfrm.state.list':
-        return ipsec.listStates();
       case 'xfrm.state.flush':
-        return ipsec.flushStates(request.proto);
       case 'xfrm.state.count':
-        return ipsec.countStates();
       case 'xfrm.policy.add':
-        return ipsec.addPolicy(request.policy);
       case 'xfrm.policy.del':
-        return ipsec.deletePolicy(request.query);
       case 'xfrm.policy.get':
-        return ipsec.getPolicy(request.query);
       case 'xfrm.policy.list':
-        return ipsec.listPolicies();
       case 'xfrm.policy.flush':
-        return ipsec.flushPolicies(request.ptype);
       case 'xfrm.policy.count':
-        return ipsec.countPolicies();
+        return ipsec.handle(request);
       case 'daemon.status':
         return {
           pid: process.pid,

@@ -8,7 +8,7 @@
  * daemon started after a SIGKILL never sends a sequence number (an AES-GCM IV) twice under one key.
  * A daemon that stops cleanly saves the counters as they stand.
  */
-import type { XfrmStateId } from '../control/protocol.js';
+import type { XfrmRequest, XfrmStateId } from '../control/protocol.js';
 import { BurrowError } from '../errors.js';
 import type { PolicyQuery, SavedXfrm, XfrmDatabase } from '../xfrm/database.js';
 import type { XfrmPolicyInfo } from '../xfrm/policy.js';
@@ -39,6 +39,36 @@ export class XfrmService {
     private readonly log: Logger,
   ) {
     db.onReserve = () => this.save(false);
+  }
+
+  /** Answers one `xfrm.*` request of the control protocol. */
+  handle(request: XfrmRequest): unknown {
+    switch (request.op) {
+      case 'xfrm.state.add':
+        return this.addState(request.state);
+      case 'xfrm.state.del':
+        return this.deleteState(request.id);
+      case 'xfrm.state.get':
+        return this.getState(request.id);
+      case 'xfrm.state.list':
+        return this.listStates();
+      case 'xfrm.state.flush':
+        return this.flushStates(request.proto);
+      case 'xfrm.state.count':
+        return this.countStates();
+      case 'xfrm.policy.add':
+        return this.addPolicy(request.policy);
+      case 'xfrm.policy.del':
+        return this.deletePolicy(request.query);
+      case 'xfrm.policy.get':
+        return this.getPolicy(request.query);
+      case 'xfrm.policy.list':
+        return this.listPolicies();
+      case 'xfrm.policy.flush':
+        return this.flushPolicies(request.ptype);
+      case 'xfrm.policy.count':
+        return this.countPolicies();
+    }
   }
 
   addState(request: unknown): void {
