@@ -234,7 +234,8 @@ export class SecurityAssociation {
 
   /** The ESP packet (SPI to ICV) carrying a copy of `inner`; null when the sequence numbers are used up. */
   encrypt(inner: Uint8Array, nextHeader: number): Buffer | null {
-    const out = Buffer.alloc(this.overhead(inner.length) + inner.length);
+    // seal writes every byte around the copied inner packet.
+    const out = Buffer.allocUnsafe(this.overhead(inner.length) + inner.length);
     out.set(inner, this.headerLength);
     const length = this.seal(out, this.headerLength, inner.length, nextHeader);
     return length === 0 ? null : out;
