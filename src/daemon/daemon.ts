@@ -28,6 +28,8 @@ import { VxlanEngine } from '../engine/vxlan.js';
 import { isVxlanParams, type VxlanParams } from '../tunnel/vxlan.js';
 import type { FdbCommand, LinkAddOptions } from '../control/protocol.js';
 import type { FdbRequest } from '../tunnel/fdb.js';
+import { XfrmDatabase } from '../xfrm/database.js';
+import { XfrmService } from './xfrm.js';
 
 export const VERSION = '0.1.0';
 
@@ -128,7 +130,9 @@ export async function runDaemon(): Promise<number> {
   const state = loadState(paths.state, (m) => log.info(m));
   const nl = NetlinkHandle.open();
   const table = new TunnelTable();
-  const engine = new Engine(table, systemIo(), errnoName);
+  // The IPsec database's clock: wall-clock seconds, for the add and use times `-s` shows.
+  const xfrm = new XfrmDatabase(() => Math.floor(Date.now() / 1000));
+  const engine = new Engine(table, systemIo(), errnoName, xfrm);
   const service = new TunnelService(table, engine, nl, paths.state, state, log);
   engine.onRouteStale((tunnel) => service.refreshRoute(tunnel));
   const vxlanEngine = new VxlanEngine(systemVxlanIo(nl, log), errnoName);
@@ -137,6 +141,8 @@ export async function runDaemon(): Promise<number> {
     service.onNetlinkEvent(event);
     links.onNetlinkEvent(event);
   });
+  const ipsec = new XfrmService(xfrm, paths.state, state, log);
+  ipsec.adopt(state.xfrm);
   service.adopt(state.tunnels);
   links.adopt(state.vxlan ?? []);
 
@@ -176,6 +182,19 @@ export async function runDaemon(): Promise<number> {
         return links.fdbList();
       case 'fdb.modify':
         return links.fdbModify(String(request.name), checkFdbCommand(request.command), checkFdbRequest(request.request));
+      case 'xfrm.state.add':
+      case 'xfrm.state.del':
+      case 'xfrm.state.get':
+      case 'xfrm.state.list':
+      case 'xfrm.state.flush':
+      case 'xfrm.state.count':
+      case 'xfrm.policy.add':
+      case 'xfrm.policy.del':
+      case 'xfrm.policy.get':
+      case 'xfrm.policy.list':
+      case 'xfrm.policy.flush':
+      case 'xfrm.policy.count':
+        return ipsec.handle(request);
       case 'daemon.status':
         return {
           pid: process.pid,
@@ -191,6 +210,7 @@ export async function runDaemon(): Promise<number> {
         if (request.flush === true) {
           service.flush();
           links.flush();
+          ipsec.flush();
           flushed = true;
         }
         return null;
@@ -212,10 +232,12 @@ export async function runDaemon(): Promise<number> {
   monitor.close();
   engine.close();
   vxlanEngine.close();
+  // The counters as they stand (sequence numbers, replay window), for the next daemon.
+  if (!flushed) ipsec.save(true);
   nl.close();
   fs.rmSync(paths.socket, { force: true });
   fs.rmSync(paths.pid, { force: true });
-  if (table.size === 0 && links.size === 0) fs.rmSync(paths.state, { force: true });
+  if (table.size === 0 && links.size === 0 && ipsec.empty) fs.rmSync(paths.state, { force: true });
   log.info('daemon stopped');
   // After a flush nothing of this namespace is left to adopt: the directory goes too.
   if (flushed) fs.rmSync(paths.dir, { recursive: true, force: true });

@@ -3,13 +3,14 @@
  *
  * Transmit (a tunnel device is readable):
  *   1. read a batch of inner packets from the device, each with HEADROOM free bytes in front;
- *   2. encapsulate each in place with the tunnel's mode (tunnel/<mode>.ts); a drop is counted on the
- *      tunnel, and a packet too big for the path gets ICMP frag-needed / Packet Too Big written back
- *      into the device, to its sender;
- *   3. send the outer packets in one batch through the underlay sender; count each as sent or as dropped
- *      by the errno the socket gave it (no route, no buffer space). EMSGSIZE means the kernel has
- *      learned a smaller path MTU than the tunnel knew: the outer route is looked up again and the
- *      packet answered with frag-needed / Packet Too Big, as the kernel's tunnel answers it.
+ *   2. encapsulate each in place with the tunnel's mode (tunnel/<mode>.ts; vti through the IPsec
+ *      database and ESP, xfrm/); a drop is counted on the tunnel, and a packet too big for the path
+ *      gets ICMP frag-needed / Packet Too Big written back into the device, to its sender, as a packet
+ *      a vti has no IPsec state for gets host (IPv6: address) unreachable;
+ *   3. send the outer packets in one batch through the underlay sender; count each as sent (the inner
+ *      bytes) or as dropped by the errno the socket gave it (no route, no buffer space). EMSGSIZE means
+ *      the kernel has learned a smaller path MTU than the tunnel knew: the outer route is looked up
+ *      again and the packet answered with frag-needed / Packet Too Big, as the kernel's tunnel answers it.
  * Receive (an underlay receiver is readable):
  *   1. read a batch of outer IPv4 packets (a raw socket per protocol: 4, 41, 47, and 50 for vti);
  *   2. for each, the protocol's receive function parses it, finds the tunnel with the kernel's lookup
@@ -33,7 +34,8 @@ import { emptyStats } from '../tunnel/stats.js';
 import { IPV6_MIN_MTU } from '../wire/ipv6.js';
 import type { TunnelTable } from '../tunnel/table.js';
 import { tunnelOverhead, type Tunnel } from '../tunnel/tunnel.js';
-import { buildFragNeeded, buildPacketTooBig, buildPortUnreachable } from './icmp-replies.js';
+import { XfrmDatabase } from '../xfrm/database.js';
+import { buildFragNeeded, buildHostUnreachable, buildPacketTooBig, buildPortUnreachable } from './icmp-replies.js';
 import { IcmpRateLimiter } from './rate-limit.js';
 import { PendingWrites, Senders, writeReceived } from './loops.js';
 
@@ -53,15 +55,8 @@ export const BATCH_SIZE = 64;
 const SLOT_SIZE = 65536 + HEADROOM;
 const BUDGET = 4;
 
-const ENCAPSULATE: Record<TunnelMode, Encapsulate | null> = {
-  ipip: encapsulateIpip,
-  gre: encapsulateGre,
-  sit: encapsulateSit,
-  isatap: encapsulateSit,
-  vti: encapsulateVti,
-};
-
-const RECEIVE: Record<UnderlayProtocol, Receive> = { 4: receiveIpip, 41: receiveSit, 47: receiveGre, 50: receiveVti };
+/** The drops after which a vti tells the sender, as vti_xmit's tx_error_icmp does (dst_link_failure). */
+const VTI_UNREACHABLE = new Set<DropReason>(['xfrm-out-no-state', 'xfrm-out-policy-block', 'no-route']);
 
 interface Attachment {
   tunnel: Tunnel;
@@ -101,18 +96,36 @@ export class Engine {
   private readonly encapResult = newEncapResult();
   private readonly decapResult = newDecapResult();
   private readonly pendingWrites = new PendingWrites<Attachment>((a) => this.flush(a));
-  /** For each entry of txOut, the index of its inner packet in txIn. */
+  /** For each entry of txOut, the index of its inner packet in txIn (whose length is tx_bytes). */
   private readonly txSource = new Uint16Array(BATCH_SIZE);
   private readonly limiter: IcmpRateLimiter;
   private routeStale: (tunnel: Tunnel) => void = () => {};
+  private readonly encapsulators: Record<TunnelMode, Encapsulate>;
+  private readonly receiveFunctions: Record<UnderlayProtocol, Receive>;
   private closed = false;
 
+  /** `xfrm`: the IPsec states and policies vti uses (the daemon's; tests may give their own). */
   constructor(
     private readonly table: TunnelTable,
     private readonly io: EngineIo,
     private readonly errnoName: (errno: number) => string,
+    readonly xfrm: XfrmDatabase = new XfrmDatabase(() => Math.floor(Date.now() / 1000)),
   ) {
     this.limiter = new IcmpRateLimiter(() => io.now());
+    this.encapsulators = {
+      ipip: encapsulateIpip,
+      gre: encapsulateGre,
+      sit: encapsulateSit,
+      isatap: encapsulateSit,
+      vti: (t, bytes, start, length, out) => encapsulateVti(xfrm, t, bytes, start, length, out),
+    };
+    this.receiveFunctions = {
+      4: receiveIpip,
+      41: receiveSit,
+      47: receiveGre,
+      50: (table_, bytes, outer, payload, payloadLength, ifindex, out) =>
+        receiveVti(xfrm, table_, bytes, outer, payload, payloadLength, ifindex, out),
+    };
   }
 
   /**
@@ -178,8 +191,7 @@ export class Engine {
 
   private transmit(a: Attachment): void {
     const t = a.tunnel;
-    const encapsulate = ENCAPSULATE[t.params.mode];
-    if (!encapsulate) return;
+    const encapsulate = this.encapsulators[t.params.mode];
     const input = this.txIn;
     const output = this.txOut;
     const result = this.encapResult;
@@ -198,17 +210,17 @@ export class Engine {
         }
         t.drop(reason);
         if (reason === 'too-big') this.tooBig(a, data, input.offsets[i], input.lengths[i], result.mtu);
+        else if (t.params.mode === 'vti' && VTI_UNREACHABLE.has(reason)) this.unreachable(a, data, input.offsets[i], input.lengths[i]);
       }
       if (output.count > 0) {
         sender.writeBatch(output);
-        const overhead = tunnelOverhead(t.params);
         for (let k = 0; k < output.count; k++) {
+          const i = this.txSource[k];
           if (output.errors[k] === 0) {
             t.stats.txPackets++;
-            t.stats.txBytes += output.lengths[k] - overhead;
+            t.stats.txBytes += input.lengths[i];
           } else {
             const errno = this.errnoName(output.errors[k]);
-            const i = this.txSource[k];
             if (errno === 'EMSGSIZE') this.pathMtuShrank(a, data, input.offsets[i], input.lengths[i]);
             else t.drop(sendFailure(errno));
           }
@@ -219,7 +231,7 @@ export class Engine {
   }
 
   private receive(protocol: UnderlayProtocol, port: PacketPort): void {
-    const receiveOne = RECEIVE[protocol];
+    const receiveOne = this.receiveFunctions[protocol];
     const input = this.rxIn;
     const result = this.decapResult;
     for (let round = 0; round < BUDGET; round++) {
@@ -285,16 +297,30 @@ export class Engine {
     this.tooBig(a, data, start, length, mtu);
   }
 
+  /**
+   * Host unreachable (IPv4) or address unreachable (IPv6) back to the inner sender, through the
+   * device: what ipv4_link_failure / ip6_link_failure send when a vti finds no IPsec path.
+   */
+  private unreachable(a: Attachment, data: Buffer, start: number, length: number): void {
+    this.replyToSender(a, data, start, length, (out) => buildHostUnreachable(data, start, length, out, 0));
+  }
+
   /** frag-needed (IPv4) or Packet Too Big (IPv6) back to the inner sender, through the device. */
   private tooBig(a: Attachment, data: Buffer, start: number, length: number, mtu: number): void {
+    this.replyToSender(a, data, start, length, (out) =>
+      data[start] >>> 4 === 4
+        ? buildFragNeeded(data, start, length, mtu, out, 0)
+        : buildPacketTooBig(data, start, length, mtu, out, 0),
+    );
+  }
+
+  /** An ICMP error `build` writes, into the device to the inner packet's sender, within the rate limit. */
+  private replyToSender(a: Attachment, data: Buffer, start: number, length: number, build: (out: Buffer) => number): void {
     const version = data[start] >>> 4;
     const source = version === 4 ? data.readUInt32BE(start + 12) : data.toString('latin1', start + 8, start + 24);
     if (!this.limiter.allow(source)) return;
     const out = this.scratch;
-    const len =
-      version === 4
-        ? buildFragNeeded(data, start, length, mtu, out.data, 0)
-        : buildPacketTooBig(data, start, length, mtu, out.data, 0);
+    const len = build(out.data);
     if (len <= 0) return;
     out.count = 0;
     out.push(0, len);
