@@ -7,12 +7,19 @@ import { internetChecksum } from '../wire/checksum.js';
 import {
   ipv4DfUnchecked,
   ipv4SetEcnCeUnchecked,
+  ipv4SetEct1Unchecked,
   ipv4TosUnchecked,
   ipv4TtlUnchecked,
   ipVersionUnchecked,
   writeIpv4Header,
 } from '../wire/ipv4.js';
-import { IPV6_MIN_MTU, ipv6HopLimitUnchecked, ipv6SetEcnCeUnchecked, ipv6TrafficClassUnchecked } from '../wire/ipv6.js';
+import {
+  IPV6_MIN_MTU,
+  ipv6HopLimitUnchecked,
+  ipv6SetEcnCeUnchecked,
+  ipv6SetEct1Unchecked,
+  ipv6TrafficClassUnchecked,
+} from '../wire/ipv6.js';
 import type { DropReason } from './drop.js';
 import type { DecapResult, EncapResult, Receive } from './mode.js';
 import type { TunnelTable } from './table.js';
@@ -144,7 +151,8 @@ export function decapsulate(
 /**
  * The common tail of ip_tunnel_rcv / ipip6_rcv once a tunnel took the packet: the inner packet must be
  * the IP version the outer protocol or GRE type says and hold its header, then ECN decapsulation per
- * RFC 6040 (outer CE on a Not-ECT inner is dropped; on an ECT inner it marks the inner CE).
+ * RFC 6040 (outer CE on a Not-ECT inner is dropped; on an ECT inner it marks the inner CE; outer ECT(1)
+ * turns an ECT(0) inner into ECT(1)).
  */
 export function finishReceive(
   bytes: Uint8Array,
@@ -160,6 +168,9 @@ export function finishReceive(
   if (action === EcnAction.SetCe) {
     if (expectedVersion === 4) ipv4SetEcnCeUnchecked(bytes, innerStart);
     else ipv6SetEcnCeUnchecked(bytes, innerStart);
+  } else if (action === EcnAction.SetEct1) {
+    if (expectedVersion === 4) ipv4SetEct1Unchecked(bytes, innerStart);
+    else ipv6SetEct1Unchecked(bytes, innerStart);
   }
   out.start = innerStart;
   out.length = innerLength;

@@ -12,6 +12,7 @@ import {
   ipv4HeaderLengthUnchecked,
   ipv4ProtocolUnchecked,
   ipv4SetEcnCeUnchecked,
+  ipv4SetEct1Unchecked,
   ipv4SetTosUnchecked,
   ipv4SrcUnchecked,
   ipv4TosUnchecked,
@@ -324,6 +325,18 @@ test('ipv4: ECN CE marking (RFC 6040) and TOS rewrite keep the checksum right', 
     assert.equal(internetChecksum(b, 0, 20), 0);
     ipv4SetTosUnchecked(b, 0, 255 - tos);
     assert.equal(b[1], 255 - tos);
+    assert.equal(internetChecksum(b, 0, 20), 0);
+  }
+});
+
+test('ipv4: ECT(0) becomes ECT(1) (RFC 6040 decapsulation), nothing else changes, checksum right', () => {
+  for (let tos = 0; tos < 256; tos++) {
+    const b = ECHO_HEADER.slice();
+    const view = new Ipv4View(b);
+    view.tos = tos;
+    view.fillChecksum();
+    assert.equal(ipv4SetEct1Unchecked(b, 0), (tos & 3) === 2);
+    assert.equal(b[1], (tos & 3) === 2 ? (tos & ~3) | 1 : tos);
     assert.equal(internetChecksum(b, 0, 20), 0);
   }
 });
