@@ -18,6 +18,7 @@
  * Buffers: one receive and one transmit batch for the whole engine, reused for every packet.
  */
 import { PacketBatch, type PacketPort } from '../io/port.js';
+import { IPV6_MIN_MTU } from '../wire/ipv6.js';
 import { countDrop, type DropReason } from '../tunnel/drop.js';
 import { encapsulateGre, receiveGre } from '../tunnel/gre.js';
 import { encapsulateIpip, receiveIpip } from '../tunnel/ipip.js';
@@ -269,6 +270,8 @@ export class Engine {
   /** frag-needed (IPv4) or Packet Too Big (IPv6) back to the inner sender, through the device. */
   private tooBig(a: Attachment, data: Buffer, start: number, length: number, mtu: number): void {
     const version = data[start] >>> 4;
+    // IPv6 has no MTU below 1280 to report (tnl_update_pmtu sends nothing then).
+    if (version === 6 && mtu < IPV6_MIN_MTU) return;
     const source = version === 4 ? data.readUInt32BE(start + 12) : data.toString('latin1', start + 8, start + 24);
     if (!this.limiter.allow(source)) return;
     const out = this.scratch;

@@ -14,7 +14,6 @@ import {
   writeIpv4Header,
 } from '../wire/ipv4.js';
 import {
-  IPV6_MIN_MTU,
   ipv6HopLimitUnchecked,
   ipv6SetEcnCeUnchecked,
   ipv6SetEct1Unchecked,
@@ -50,8 +49,9 @@ export function checkTransmit(
   // The kernel reports frag-needed only for an inner DF packet and quietly lowers the inner route's
   // PMTU otherwise; burrow cannot touch the inner route, so it reports frag-needed in both cases, which
   // lowers that PMTU the same way (the inner non-DF case is rare: the device MTU already fits the path).
-  if (version === 4) return 'too-big';
-  return mtu >= IPV6_MIN_MTU ? 'too-big' : null;
+  // An IPv6 packet over a path below 1280 gets no Packet Too Big (the caller checks `out.mtu`): the
+  // kernel sends it with DF anyway and ip_fragment drops it; burrow drops it here, where it is counted.
+  return 'too-big';
 }
 
 /** Inner fields the outer header is derived from: TTL/hop limit and DS field, or -1 for non-IP. */
