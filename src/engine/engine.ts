@@ -7,7 +7,9 @@
  *      tunnel, and a packet too big for the path gets ICMP frag-needed / Packet Too Big written back
  *      into the device, to its sender;
  *   3. send the outer packets in one batch through the underlay sender; count each as sent or as dropped
- *      by the errno the socket gave it (no route, no buffer space).
+ *      by the errno the socket gave it (no route, no buffer space). An outer packet longer than its
+ *      route's MTU that may be fragmented (DF clear: nopmtudisc, or sit below 1280) is cut into
+ *      fragments here and they go in a batch of their own (a raw socket never fragments: EMSGSIZE).
  * Receive (an underlay receiver is readable):
  *   1. read a batch of outer IPv4 packets (a raw socket per protocol: 4, 41, 47);
  *   2. for each, the protocol's receive function parses it, finds the tunnel with the kernel's lookup
@@ -18,6 +20,7 @@
  * Buffers: one receive and one transmit batch for the whole engine, reused for every packet.
  */
 import { PacketBatch, type PacketPort } from '../io/port.js';
+import { fragmentIpv4 } from '../wire/ipv4-fragment.js';
 import { IPV6_MIN_MTU } from '../wire/ipv6.js';
 import { countDrop, type DropReason } from '../tunnel/drop.js';
 import { encapsulateGre, receiveGre } from '../tunnel/gre.js';
@@ -47,6 +50,8 @@ export const BATCH_SIZE = 64;
 /** Room for the largest IPv4 packet plus the headroom. */
 const SLOT_SIZE = 65536 + HEADROOM;
 const BUDGET = 4;
+/** Fragments of the largest outer packet at the smallest MTU (65535 bytes, 48 per 68-byte fragment). */
+const MAX_FRAGMENTS = 1366;
 
 const ENCAPSULATE: Record<TunnelMode, Encapsulate | null> = {
   ipip: encapsulateIpip,
@@ -96,6 +101,10 @@ export class Engine {
   private readonly encapResult = newEncapResult();
   private readonly decapResult = newDecapResult();
   private readonly touched: Attachment[] = [];
+  /** The fragments of one outer packet, made when first needed. */
+  private fragments: PacketBatch | null = null;
+  /** IPv4 ID for fragmented packets (a raw socket would give each fragment an ID of its own). */
+  private fragmentId = (Math.random() * 0x10000) >>> 0;
   private readonly limiter: IcmpRateLimiter;
   private closed = false;
 
@@ -180,26 +189,67 @@ export class Engine {
       for (let i = 0; i < n; i++) {
         const reason = encapsulate(t, data, input.offsets[i], input.lengths[i], result);
         if (reason === null) {
-          output.push(result.start, result.length, result.destination);
+          if (result.length > t.routeMtu && (data[result.start + 6] & 0x40) === 0) {
+            // Whatever is queued leaves first, so that packets keep their order.
+            this.send(t, sender, output);
+            this.sendFragmented(t, sender, data, result.start, result.length, result.destination);
+          } else {
+            output.push(result.start, result.length, result.destination);
+          }
           continue;
         }
         t.drop(reason);
         if (reason === 'too-big') this.tooBig(a, data, input.offsets[i], input.lengths[i], result.mtu);
       }
-      if (output.count > 0) {
-        sender.writeBatch(output);
-        const overhead = tunnelOverhead(t.params);
-        for (let k = 0; k < output.count; k++) {
-          if (output.errors[k] === 0) {
-            t.stats.txPackets++;
-            t.stats.txBytes += output.lengths[k] - overhead;
-          } else {
-            t.drop(sendFailure(this.errnoName(output.errors[k])));
-          }
-        }
-      }
+      this.send(t, sender, output);
       if (n < input.capacity) return;
     }
+  }
+
+  /** Sends a batch of outer packets and counts each as sent or dropped; empties the batch. */
+  private send(t: Tunnel, sender: PacketPort, output: PacketBatch): void {
+    if (output.count === 0) return;
+    sender.writeBatch(output);
+    const overhead = tunnelOverhead(t.params);
+    for (let k = 0; k < output.count; k++) {
+      if (output.errors[k] === 0) {
+        t.stats.txPackets++;
+        t.stats.txBytes += output.lengths[k] - overhead;
+      } else {
+        t.drop(sendFailure(this.errnoName(output.errors[k])));
+      }
+    }
+    output.count = 0;
+  }
+
+  /**
+   * Sends one outer packet as fragments of the route's MTU (ip_fragment). It counts as one packet, as on
+   * the kernel's tunnel (the counters see the packet before fragmentation), dropped by the first error.
+   */
+  private sendFragmented(t: Tunnel, sender: PacketPort, data: Buffer, start: number, length: number, destination: number): void {
+    let frags = this.fragments;
+    if (frags === null) {
+      frags = this.fragments = PacketBatch.forWriting(MAX_FRAGMENTS);
+      frags.data = Buffer.alloc(65535 + MAX_FRAGMENTS * 20);
+    }
+    this.fragmentId = (this.fragmentId + 1) & 0xffff || 1;
+    const count = fragmentIpv4(data, start, length, t.routeMtu, this.fragmentId, frags.data, 0, frags.offsets, frags.lengths, 0, MAX_FRAGMENTS);
+    if (count === 0) {
+      t.drop('tx-send-failed');
+      return;
+    }
+    frags.count = count;
+    frags.addrs.fill(destination, 0, count);
+    frags.errors.fill(0, 0, count);
+    sender.writeBatch(frags);
+    for (let k = 0; k < count; k++) {
+      if (frags.errors[k] !== 0) {
+        t.drop(sendFailure(this.errnoName(frags.errors[k])));
+        return;
+      }
+    }
+    t.stats.txPackets++;
+    t.stats.txBytes += length - tunnelOverhead(t.params);
   }
 
   private receive(protocol: UnderlayProtocol, port: PacketPort): void {

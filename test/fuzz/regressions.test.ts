@@ -54,3 +54,25 @@ test('encapsulate totality (tunnel.test.ts 6): IPv6 over a path below 1280 + ove
     rig.close();
   }
 });
+
+test('engine transmit (known gap): an outer packet over the route MTU without DF leaves in fragments, not EMSGSIZE', async () => {
+  // gre key 5 csum, nopmtudisc, ttl inherit; a 1500-byte UDP packet without DF; a 1500-byte link. The
+  // raw socket refused the 1532-byte outer packet (tx-send-failed); the kernel's gre fragments it.
+  const s: Settings = { mode: 'gre', okey: 5, ocsum: true, oseq: false, ttl: 0, tos: 0, pmtudisc: false };
+  const inner = new Uint8Array(1500);
+  inner.set(hex('4500 05dc 0007 0000 4011 0000 0a00 0001 0a00 0002'));
+  const rig = new EngineRig(1500);
+  try {
+    const device = rig.add(senderParams(s), true, 1500);
+    rig.send(device, [inner]);
+    await rig.settle();
+    const wire = rig.sent(0);
+    assert.deepEqual(wire.map((p) => p.length), [1500, 52]);
+    assert.deepEqual(wire.map((p) => p.readUInt16BE(6)), [0x2000, 1480 / 8], 'MF then offset 1480');
+    assert.equal(wire[0].readUInt16BE(4), wire[1].readUInt16BE(4), 'one ID for both');
+    assert.notEqual(wire[0].readUInt16BE(4), 0, 'an ID the kernel will not replace');
+    assert.deepEqual([device.tunnel.stats.txPackets, device.tunnel.stats.txBytes, device.tunnel.stats.txErrors], [1, 1500, 0]);
+  } finally {
+    rig.close();
+  }
+});
