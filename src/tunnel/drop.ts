@@ -40,7 +40,7 @@ export const DROP_REASONS = {
   'tx-malformed': { text: 'inner packet from the device is truncated', counters: [TX_ERR] },
   'too-big': { text: 'inner packet over the path MTU with DF (ICMP frag-needed / Packet Too Big sent)', counters: [TX_ERR] },
   'no-route': { text: 'no route to the remote, or local is not a local address', counters: ['txCarrierErrors', TX_ERR] },
-  'dead-loop': { text: 'the route to the remote goes back into the tunnel itself', counters: ['collisions', TX_ERR] },
+  'dead-loop': { text: 'the route to the remote goes back into the tunnel itself, or the packet is already 8 tunnels deep (a loop through other tunnels)', counters: ['collisions', TX_ERR] },
   'nbma-no-destination': { text: 'remote any and no next hop to send to', counters: ['txFifoErrors', TX_ERR] },
   'tx-no-buffer': { text: 'the underlay socket had no buffer space', counters: ['txDropped'] },
   'tx-send-failed': { text: 'the underlay socket refused the packet for another reason', counters: [TX_ERR] },

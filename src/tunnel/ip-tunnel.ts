@@ -4,6 +4,7 @@
  * common tail of ip_tunnel_rcv (inner packet sanity, ECN decapsulation).
  */
 import { internetChecksum } from '../wire/checksum.js';
+import { greHeaderLength } from '../wire/gre.js';
 import {
   ipv4DfUnchecked,
   ipv4SetEcnCeUnchecked,
@@ -52,6 +53,42 @@ export function checkTransmit(
   // An IPv6 packet over a path below 1280 gets no Packet Too Big (the caller checks `out.mtu`): the
   // kernel sends it with DF anyway and ip_fragment drops it; burrow drops it here, where it is counted.
   return 'too-big';
+}
+
+/**
+ * How many tunnel headers an inner packet may already carry before burrow refuses to add one more. The
+ * kernel stops nested transmits at its recursion limit (XMIT_RECURSION_LIMIT, 8: "Dead loop on virtual
+ * device"); burrow's transmits do not nest (each goes back through the kernel), so without this count
+ * two tunnels routed into each other would pass a packet between them for ever, growing, and once
+ * fragmented, multiplying (RFC 1326 "Mutual Encapsulation Considered Dangerous").
+ */
+export const MAX_NESTING = 8;
+
+/**
+ * How many IPv4 tunnel headers (protocol 4, 41 or 47) the IPv4 packet at bytes[start, start+length)
+ * begins with, counting at most `limit`. A first fragment is walked into (its payload starts with the
+ * next header); a later fragment ends the walk, as does anything that is not IPv4 in ipip or gre.
+ */
+export function tunnelNesting(bytes: Uint8Array, start: number, length: number, limit = MAX_NESTING): number {
+  const end = start + length;
+  let at = start;
+  let depth = 0;
+  while (depth < limit) {
+    if (end - at < 20 || bytes[at] >> 4 !== 4) return depth;
+    const protocol = bytes[at + 9];
+    if (protocol !== 4 && protocol !== 41 && protocol !== 47) return depth;
+    depth++;
+    const ihl = (bytes[at] & 0x0f) << 2;
+    if (((bytes[at + 6] & 0x1f) | bytes[at + 7]) !== 0 || ihl < 20) return depth;
+    at += ihl;
+    if (protocol === 41) return depth;
+    if (protocol === 47) {
+      if (end - at < 4 || ((bytes[at] << 8) | bytes[at + 1]) & 0x4007) return depth;
+      if (((bytes[at + 2] << 8) | bytes[at + 3]) !== 0x0800) return depth;
+      at += greHeaderLength((bytes[at] << 8) | bytes[at + 1]);
+    }
+  }
+  return depth;
 }
 
 /** Inner fields the outer header is derived from: TTL/hop limit and DS field, or -1 for non-IP. */
@@ -117,6 +154,8 @@ export function transmitIp(
   out: EncapResult,
 ): DropReason | null {
   const p = t.params;
+  // An IPv4 packet already inside MAX_NESTING tunnels is going round a loop of tunnels.
+  if (version === 4 && tunnelNesting(bytes, start, length) >= MAX_NESTING) return 'dead-loop';
   const df = outerDf(p.pmtudisc, version === 4, version === 4 && ipv4DfUnchecked(bytes, start));
   const refused = checkTransmit(t, length, version, df, headerLength, out);
   if (refused !== null) return refused;
