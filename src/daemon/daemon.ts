@@ -22,7 +22,7 @@ import { streamLogger } from './log.js';
 import { BurrowError } from '../errors.js';
 import { isTunnelParams, type TunnelParams } from '../tunnel/params.js';
 import { loadState } from './state.js';
-import { TunnelService } from './tunnels.js';
+import { countersText, dropsText, TunnelService } from './tunnels.js';
 
 export const VERSION = '0.1.0';
 
@@ -121,6 +121,9 @@ export async function runDaemon(): Promise<number> {
   process.on('SIGHUP', () => log.info('SIGHUP: nothing to reload'));
   await stopped;
 
+  // The last counters go into the log: a stop loses them otherwise (a new daemon starts from 0).
+  for (const t of table.list()) log.info(`tunnel ${t.name} at stop: ${countersText(t)}`);
+  log.info(`not charged to a tunnel at stop: ${dropsText(engine.drops)}`);
   await server.close();
   monitor.close();
   engine.close();

@@ -89,7 +89,7 @@ export class TunnelService {
     } catch (error) {
       if (!(error instanceof BurrowError && error.code === 'ENODEV')) throw error;
     }
-    this.log.info(`deleted tunnel ${tunnel.name}`);
+    this.log.info(`deleted tunnel ${tunnel.name}: ${countersText(tunnel)}`);
   }
 
   get(name: string): TunnelInfo {
@@ -161,7 +161,7 @@ export class TunnelService {
       case 'link': {
         const tunnel = this.byIndex(event.link.index);
         if (tunnel && event.action === 'del') {
-          this.log.info(`device ${tunnel.name} was deleted; removing the tunnel`);
+          this.log.info(`device ${tunnel.name} was deleted; removing the tunnel: ${countersText(tunnel)}`);
           this.remove(tunnel);
         } else if (tunnel) {
           tunnel.up = event.link.flags.up;
@@ -277,7 +277,7 @@ export class TunnelService {
   private watchDevice(t: Tunnel, device: TunDevice): void {
     device.onError((error) => {
       if (error.fatal && this.table.get(t.name) === t) {
-        this.log.info(`device ${t.name} is gone (${error.code}); removing the tunnel`);
+        this.log.info(`device ${t.name} is gone (${error.code}); removing the tunnel: ${countersText(t)}`);
         this.remove(t);
       }
     });
@@ -315,6 +315,21 @@ export class TunnelService {
     this.state.tunnels = this.table.list().map((t) => t.params);
     saveState(this.stateFile, this.state);
   }
+}
+
+/**
+ * A tunnel's counters for the log, the numbers `burrow -s -s tunnel show` prints: `rx P packets B bytes
+ * E errors, tx P packets B bytes E errors, drops: reason N, ...` (drops sorted by reason).
+ */
+export function countersText(t: Tunnel): string {
+  const s = t.stats;
+  return `rx ${s.rxPackets} packets ${s.rxBytes} bytes ${s.rxErrors} errors, tx ${s.txPackets} packets ${s.txBytes} bytes ${s.txErrors} errors, ${dropsText(t.drops)}`;
+}
+
+/** `drops: reason N, ...` sorted by reason, or `drops: none`. */
+export function dropsText(drops: ReadonlyMap<string, number>): string {
+  const reasons = [...drops.keys()].sort();
+  return `drops: ${reasons.length === 0 ? 'none' : reasons.map((r) => `${r} ${drops.get(r)}`).join(', ')}`;
 }
 
 function info(t: Tunnel): TunnelInfo {
