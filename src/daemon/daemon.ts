@@ -37,10 +37,14 @@ function systemIo(): EngineIo {
   };
 }
 
-/** Request parameters come from another process: check their shape before the kernel rules run. */
+/**
+ * Request parameters come from another process: check their shape before the kernel rules run, and keep
+ * only the fields TunnelParams has (anything else would be kept in the table and the state file).
+ */
 function checkTunnelParams(value: unknown): TunnelParams {
   if (!isTunnelParams(value)) throw new BurrowError('EINVAL', 'malformed tunnel parameters');
-  return value;
+  const { name, mode, remote, local, link, ttl, tos, pmtudisc, iflags, oflags, ikey, okey } = value;
+  return { name, mode, remote, local, link, ttl, tos, pmtudisc, iflags, oflags, ikey, okey };
 }
 
 /** Runs the daemon in the foreground until it is stopped; returns the exit status. */
