@@ -78,7 +78,7 @@ export async function runDaemon(): Promise<number> {
   const engine = new Engine(table, systemIo(), errnoName);
   const service = new TunnelService(table, engine, nl, paths.state, state, log);
   const monitor = NetlinkMonitor.open((event) => service.onNetlinkEvent(event));
-  service.adopt(state.tunnels);
+  service.adopt(state.tunnels, state.pending);
 
   let flushed = false;
   let stop: () => void = () => {};

@@ -13,6 +13,22 @@ export interface DaemonState {
   version: 1;
   bootId: string;
   tunnels: TunnelParams[];
+  /**
+   * An add or delete under way: written before its device is made or deleted, gone once the change is
+   * done. A daemon killed in between leaves it here, and the next one finishes the change (see
+   * TunnelService.adopt), so that no device is left that no tunnel owns.
+   */
+  pending?: PendingChange;
+}
+
+export interface PendingChange {
+  op: 'add' | 'del';
+  name: string;
+}
+
+function isPendingChange(value: unknown): value is PendingChange {
+  const p = value as Partial<PendingChange> | null;
+  return typeof p === 'object' && p !== null && (p.op === 'add' || p.op === 'del') && typeof p.name === 'string';
 }
 
 export function currentBootId(): string {
@@ -55,7 +71,7 @@ export function loadState(file: string, log: (message: string) => void): DaemonS
   }
   const tunnels = state.tunnels.filter(isTunnelParams);
   if (tunnels.length !== state.tunnels.length) log(`state file ${file}: skipped entries that are not tunnels`);
-  return { version: 1, bootId: state.bootId, tunnels };
+  return { version: 1, bootId: state.bootId, tunnels, ...(isPendingChange(state.pending) ? { pending: state.pending } : {}) };
 }
 
 export function saveState(file: string, state: DaemonState): void {

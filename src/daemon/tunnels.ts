@@ -22,7 +22,7 @@ import type { TunnelTable } from '../tunnel/table.js';
 import { defaultMtu, Tunnel } from '../tunnel/tunnel.js';
 import { isatapInterfaceId } from '../tunnel/sit.js';
 import type { Logger } from './log.js';
-import { saveState, type DaemonState } from './state.js';
+import { saveState, type DaemonState, type PendingChange } from './state.js';
 
 export class TunnelService {
   private routeRefreshPending = false;
@@ -40,10 +40,14 @@ export class TunnelService {
 
   add(requested: TunnelParams): void {
     const params = planAdd(this.table, requested, (name) => this.deviceExists(name));
+    // The state file learns of the tunnel before its device exists: killed from here on, the daemon
+    // leaves a tunnel that the next one makes whole, never a persistent device that nobody owns.
+    this.save(params, { op: 'add', name: params.name });
     let device: TunDevice;
     try {
       device = TunDevice.create(params.name, { persist: true });
     } catch (error) {
+      this.save();
       // The name was free a moment ago; another program took it since.
       if (error instanceof BurrowError && error.code === 'EBUSY') throw new BurrowError(params.mode === 'sit' ? 'ENOBUFS' : 'EEXIST');
       throw error;
@@ -57,6 +61,7 @@ export class TunnelService {
     } catch (error) {
       device.setPersist(false);
       device.close();
+      this.save();
       throw error;
     }
     this.table.add(tunnel);
@@ -83,13 +88,23 @@ export class TunnelService {
   /** Deletes the tunnel called `name`, or (no name) the one whose identity matches `requested`. */
   del(name: string, requested: TunnelParams): void {
     const tunnel = name === '' ? findForDelete(this.table, requested) : this.mustGet(name);
-    this.remove(tunnel);
+    // Marked first, so that a daemon killed between the device's deletion and the state file's leaves
+    // the next one a delete to finish rather than a device without a tunnel (or a tunnel to re-make).
+    this.save(undefined, { op: 'del', name: tunnel.name });
+    // Out of the table and the engine (which closes its fd) first, so the deletion is no news to them.
+    this.table.remove(tunnel);
+    this.engine.detach(tunnel);
+    this.deleteDevice(tunnel.ifindex);
+    this.save();
+    this.log.info(`deleted tunnel ${tunnel.name}: ${countersText(tunnel)}`);
+  }
+
+  private deleteDevice(ifindex: number): void {
     try {
-      linkDel(this.nl, tunnel.ifindex);
+      linkDel(this.nl, ifindex);
     } catch (error) {
       if (!(error instanceof BurrowError && error.code === 'ENODEV')) throw error;
     }
-    this.log.info(`deleted tunnel ${tunnel.name}: ${countersText(tunnel)}`);
   }
 
   get(name: string): TunnelInfo {
@@ -117,9 +132,15 @@ export class TunnelService {
    * Takes over the tunnels of the state file: attaches to each persistent device, or creates it again
    * when it is gone (the configuration is the user's; addresses and routes on a re-created device are not).
    */
-  adopt(saved: readonly TunnelParams[]): void {
+  adopt(saved: readonly TunnelParams[], pending?: PendingChange): void {
     for (const params of saved) {
       try {
+        if (pending?.name === params.name) {
+          // A change the last daemon did not finish: its device may be half made or half gone.
+          this.log.info(`finishing the ${pending.op === 'add' ? 'add' : 'delete'} of tunnel ${params.name} that a stopped daemon left`);
+          if (this.deviceExists(params.name)) this.deleteDevice(linkByName(this.nl, params.name).index);
+          if (pending.op === 'del') continue;
+        }
         this.adoptOne(params);
       } catch (error) {
         this.log.error(`could not adopt tunnel ${params.name}: ${(error as Error).message}`);
@@ -311,8 +332,12 @@ export class TunnelService {
     }
   }
 
-  private save(): void {
+  /** Writes the table's tunnels (and `adding`, about to be made) and the change under way, if any. */
+  private save(adding?: TunnelParams, pending?: PendingChange): void {
     this.state.tunnels = this.table.list().map((t) => t.params);
+    if (adding) this.state.tunnels.push(adding);
+    if (pending) this.state.pending = pending;
+    else delete this.state.pending;
     saveState(this.stateFile, this.state);
   }
 }
