@@ -182,8 +182,7 @@ export class TunnelService {
       case 'link': {
         const tunnel = this.byIndex(event.link.index);
         if (tunnel && event.action === 'del') {
-          this.log.info(`device ${tunnel.name} was deleted; removing the tunnel: ${countersText(tunnel)}`);
-          this.remove(tunnel);
+          this.forget(tunnel, `device ${tunnel.name} was deleted`);
         } else if (tunnel) {
           tunnel.up = event.link.flags.up;
         }
@@ -297,11 +296,17 @@ export class TunnelService {
 
   private watchDevice(t: Tunnel, device: TunDevice): void {
     device.onError((error) => {
-      if (error.fatal && this.table.get(t.name) === t) {
-        this.log.info(`device ${t.name} is gone (${error.code}); removing the tunnel: ${countersText(t)}`);
-        this.remove(t);
-      }
+      if (error.fatal && this.table.get(t.name) === t) this.forget(t, `device ${t.name} is gone (${error.code})`);
     });
+  }
+
+  /**
+   * The device went away under the daemon: the tunnel goes too. Its last counters are logged on the next
+   * turn of the event loop, after the batch that found the device gone has counted what it did.
+   */
+  private forget(t: Tunnel, why: string): void {
+    this.remove(t);
+    setImmediate(() => this.log.info(`${why}; removed the tunnel: ${countersText(t)}`));
   }
 
   private remove(t: Tunnel): void {

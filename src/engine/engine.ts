@@ -272,7 +272,12 @@ export class Engine {
           continue;
         }
         const a = t ? this.attached.get(t) : undefined;
-        if (!t || !a) continue;
+        if (!t) continue;
+        // A tunnel in the table is attached; should that ever not hold, the packet is still counted.
+        if (!a) {
+          t.drop('rx-device-error');
+          continue;
+        }
         // An outer destination in 224.0.0.0/4 counts as multicast on the tunnel (ip_tunnel_rcv).
         if (data[start + 16] >>> 4 === 0xe) t.stats.multicast++;
         if (a.pending.count === 0) {
