@@ -32,7 +32,8 @@ const LOCK_NB = 4;
 function systemIo(): EngineIo {
   return {
     openReceiver: (protocol) => RawIpv4Socket.open({ protocol }),
-    openSender: (link) => RawIpv4Socket.open({ protocol: 255, ...(link !== 0 ? { device: ifIndexToName(link) } : {}) }),
+    // IP_RECVERR, or a packet the underlay queue drops would count as sent (tx-no-buffer is the truth).
+    openSender: (link) => RawIpv4Socket.open({ protocol: 255, recvErr: true, ...(link !== 0 ? { device: ifIndexToName(link) } : {}) }),
     now: () => performance.now(),
   };
 }
