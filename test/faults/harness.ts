@@ -609,3 +609,12 @@ export function fillTxLedger(ledger: Ledger, dev: string, before: TxPoint, after
   ledger.explain('kernel:tun queue full', queueDrops);
   return ledger;
 }
+
+/** The counters in a daemon log line (`... rx P packets B bytes E errors, tx ..., drops: reason N, ...`). */
+export function loggedCounters(line: string): { rxPackets: number; rxBytes: number; txPackets: number; txBytes: number; drops: Record<string, number> } {
+  const m = /rx (\d+) packets (\d+) bytes \d+ errors, tx (\d+) packets (\d+) bytes \d+ errors, drops: (.*)$/.exec(line);
+  assert.ok(m, `no counters in: ${line}`);
+  const drops: Record<string, number> = {};
+  if (m[5] !== 'none') for (const part of m[5].split(', ')) drops[part.split(' ')[0]] = Number(part.split(' ')[1]);
+  return { rxPackets: Number(m[1]), rxBytes: Number(m[2]), txPackets: Number(m[3]), txBytes: Number(m[4]), drops };
+}

@@ -209,6 +209,7 @@ describe('faults B: inner packets', { skip, concurrency: false }, () => {
   });
 
   scenario('B', 'IPv6 on an ipip tunnel: refused and counted as a transmit error', () => lab, { watch: [A] }, async (s) => {
+    await lab.run(A, ['sysctl', '-qw', 'net.ipv6.conf.vpn1.disable_ipv6=0']);
     await lab.ip(A, ['-6', 'addr', 'add', '2001:db8:99::1/64', 'dev', 'vpn1', 'nodad']);
     try {
       const t0 = await txPoint(lab, A, 'vpn1');
@@ -219,7 +220,7 @@ describe('faults B: inner packets', { skip, concurrency: false }, () => {
       ledger.reconcile();
       assert.ok((ledger.explained['tx-wrong-protocol'] ?? 0) >= 5);
     } finally {
-      await lab.ip(A, ['-6', 'addr', 'del', '2001:db8:99::1/64', 'dev', 'vpn1']);
+      await lab.run(A, ['sysctl', '-qw', 'net.ipv6.conf.vpn1.disable_ipv6=1']);
     }
   });
 

@@ -14,7 +14,7 @@ import { FAULT_SEED, readRecords, reportDirectory } from './report.js';
 /** Reasons no scenario can make the daemon count here, and why. */
 const UNREACHABLE: Record<string, string> = {
   'outer-malformed': 'the kernel (ip_rcv) drops such headers before any raw socket sees them; the fuzz suite covers it',
-  'nbma-no-destination': '`remote any` tunnels are not implemented (the command line refuses them)',
+  'nbma-no-destination': '`remote any` tunnels are not implemented (the daemon refuses them)',
 };
 
 test('fault suite summary', () => {
@@ -30,13 +30,13 @@ test('fault suite summary', () => {
   const lines: string[] = [];
   lines.push('');
   lines.push('burrow fault suite');
-  lines.push(`  group scenario${' '.repeat(76)} sent  delivered  lost (by reason)  unexplained  recovery`);
+  lines.push(`      scenario${' '.repeat(76)}   sent  delivered  lost (by reason)  unexplained    bad  recovery`);
   for (const r of records) {
     const lost = Object.values(r.explained).reduce((a, b) => a + b, 0);
     const title = r.name.length > 82 ? `${r.name.slice(0, 81)}…` : r.name.padEnd(82);
     lines.push(
       `  ${r.passed ? 'ok ' : 'NOT'} ${r.group}  ${title} ${String(r.sent).padStart(6)} ${String(r.delivered).padStart(10)} ` +
-        `${String(lost).padStart(17)} ${String(r.unexplained).padStart(12)}  ${r.recoveryMs === undefined ? '' : `${r.recoveryMs} ms`}`,
+        `${String(lost).padStart(17)} ${String(r.unexplained).padStart(12)} ${String(r.badInputs).padStart(6)}  ${r.recoveryMs === undefined ? '' : `${r.recoveryMs} ms`}`,
     );
   }
   const missing = ALL_DROP_REASONS.filter((r) => !reasons.has(r));
