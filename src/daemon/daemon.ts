@@ -26,6 +26,9 @@ import { countersText, dropsText, TunnelService } from './tunnels.js';
 
 export const VERSION = '0.1.0';
 
+/** How often the outer routes are re-read for path MTUs the kernel learned (tunnels.ts refreshRoutes). */
+const ROUTE_REFRESH_MS = 1000;
+
 const LOCK_EX = 2;
 const LOCK_NB = 4;
 
@@ -114,6 +117,8 @@ export async function runDaemon(): Promise<number> {
         return null;
     }
   };
+  // Path MTUs learned from ICMP (route exceptions) raise no event: the outer routes are re-read.
+  const routeTimer = setInterval(() => service.refreshRoutes(), ROUTE_REFRESH_MS);
   const server = await serveControl(paths.socket, handle, (bug) => log.error(`bug: ${(bug as Error).stack ?? String(bug)}`));
   log.info(`daemon ${VERSION} started, pid ${process.pid}, ${table.size} tunnel(s)`);
 
@@ -129,6 +134,7 @@ export async function runDaemon(): Promise<number> {
   // The last counters go into the log: a stop loses them otherwise (a new daemon starts from 0).
   for (const t of table.list()) log.info(`tunnel ${t.name} at stop: ${countersText(t)}`);
   log.info(`not charged to a tunnel at stop: ${dropsText(engine.drops)}`);
+  clearInterval(routeTimer);
   await server.close();
   monitor.close();
   engine.close();

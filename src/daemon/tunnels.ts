@@ -209,6 +209,16 @@ export class TunnelService {
     }
   }
 
+  /**
+   * Re-reads every tunnel's outer route. The daemon calls it every second, because a path MTU the
+   * kernel learns from an ICMP frag-needed about an outer packet (raw_err updates the route's PMTU
+   * exception, at least 552 bytes: min_pmtu) comes with no netlink event; this is how burrow follows
+   * the path MTU that the kernel's tunnels take from ipip_err/ipgre_err (spec 3.7, reliability S2).
+   */
+  refreshRoutes(): void {
+    this.scheduleRouteRefresh();
+  }
+
   private scheduleRouteRefresh(): void {
     if (this.routeRefreshPending) return;
     this.routeRefreshPending = true;
