@@ -41,6 +41,24 @@ import { FAULT_SEED } from './report.js';
 const skip = labUnavailableReason() ?? undefined;
 const C = 'c';
 
+/** ICMP frag-needed from R to A with `mtu`, quoting the start of an outer gre packet A sent B. */
+function forgedFragNeeded(mtu: number): Uint8Array {
+  const quote = new Uint8Array(28);
+  writeIpv4Header(quote, 0, 0, 1460, 0, true, 64, 47, A_ADDR, B_ADDR);
+  writeGreHeader(quote, 20, 0xa000, 0x0800, 7, 0);
+  const p = new Uint8Array(20 + 8 + quote.length);
+  writeIpv4Header(p, 0, 0xc0, p.length, 0, false, 64, 1, 0xc0a800fe, A_ADDR);
+  p[20] = 3;
+  p[21] = 4;
+  p[26] = mtu >> 8;
+  p[27] = mtu & 0xff;
+  p.set(quote, 28);
+  const sum = internetChecksum(p, 20, p.length - 20);
+  p[22] = sum >> 8;
+  p[23] = sum;
+  return p;
+}
+
 /** What A's vpn0 (gre key 7 csum) sends B: an echo request to 10.0.0.2 with sequence number `i`. */
 function greToVpn0(i: number): Uint8Array {
   const p = new Uint8Array(20 + 12 + 84);
@@ -235,6 +253,48 @@ describe('faults E: the operating system', { skip, concurrency: false }, () => {
     const tx = fillTxLedger(s.ledger('A vpn0 transmit'), 'vpn0', t0, t1);
     tx.reconcile();
     assert.ok((tx.explained['too-big'] ?? 0) >= 1);
+  });
+
+  scenario('E', 'ICMP frag-needed from the underlay lowers the tunnel\'s path MTU, never below 552, and it rises again (S2)', () => lab, { watch: [A, B] }, async (s) => {
+    const mtu = async (value: number): Promise<void> => {
+      await lab.ip(R, ['link', 'set', 'eth1', 'mtu', String(value)]);
+      await lab.ip(B, ['link', 'set', 'eth0', 'mtu', String(value)]);
+    };
+    try {
+      // R's link to B takes 1300 bytes: R answers A's 1460-byte outer packets with frag-needed.
+      await mtu(1300);
+      const t0 = await txPoint(lab, A, 'vpn0');
+      const b0 = await readCounters(lab, B);
+      const r0 = await kernelCounters(lab, R);
+      const r = await ping(lab, A, '10.0.0.2', ['-c', '8', '-i', '0.4', '-M', 'do', '-s', '1400', '-W', '0.3']);
+      const t1 = await txPoint(lab, A, 'vpn0');
+      const b1 = await settledCounters(lab, B);
+      const r1 = await kernelCounters(lab, R);
+      const tx = fillTxLedger(s.ledger('A vpn0 transmit'), 'vpn0', t0, t1);
+      tx.reconcile();
+      assert.ok((tx.explained['too-big'] ?? 0) >= 1, `burrow learned the path MTU: ${JSON.stringify(tx.explained)}`);
+      assert.match(r.output, /mtu ?= ?1268/, r.output);
+      const wire = s.ledger('A vpn0 across R');
+      wire.sent = tunnelDelta(t0.counters, t1.counters, 'vpn0').tx.packets;
+      wire.delivered = tunnelDelta(b0, b1, 'vpn0').rx.packets;
+      wire.explainAll(dropDelta(b0, b1));
+      wire.explain('kernel:R Ip.FragFails (DF over the link MTU)', counterDelta(r0, r1, 'Ip.FragFails'));
+      wire.reconcile();
+      // A forged frag-needed saying 68 about an outer packet of ours: the kernel keeps 552 (min_pmtu).
+      const forged = forgedFragNeeded(68);
+      assert.equal(inject(lab, R, [forged]), 1);
+      s.badInputs(1);
+      await sleep(1500);
+      const small = await ping(lab, A, '10.0.0.2', ['-c', '2', '-M', 'do', '-s', '600', '-W', '0.3']);
+      assert.match(small.output, /mtu ?= ?520/, `552 - 32 for the inner packet: ${small.output}`);
+    } finally {
+      await mtu(1500);
+      await lab.ip(A, ['route', 'flush', 'cache']);
+    }
+    // The path is whole again (the kernel forgets the exception; here, flushed): so does burrow.
+    await sleep(1500);
+    const back = await ping(lab, A, '10.0.0.2', ['-c', '2', '-M', 'do', '-s', '1400', '-W', '1']);
+    assert.equal(back.received, 2, back.output);
   });
 
   scenario('E', 'a full underlay queue (ENOBUFS): every packet burrow could not send is counted as tx-no-buffer', () => lab, { watch: [A, B] }, async (s) => {

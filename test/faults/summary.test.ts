@@ -54,5 +54,6 @@ test('fault suite summary', () => {
   assert.equal(unexplained, 0, 'unexplained losses');
   assert.equal(leaks.length, 0, 'leaks');
   assert.equal(passed, records.length, 'scenarios passed');
-  for (const r of missing) assert.ok(r in UNREACHABLE, `drop reason ${r} was not exercised`);
+  // Only the whole suite (scripts/test faults) must exercise every reachable reason; a part of it need not.
+  if (process.env.BURROW_FAULT_SUITE === 'all') for (const r of missing) assert.ok(r in UNREACHABLE, `drop reason ${r} was not exercised`);
 });
