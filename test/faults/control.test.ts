@@ -13,8 +13,7 @@ import { fileURLToPath } from 'node:url';
 import type { Lab } from '../../src/lab/netns.js';
 import { labUnavailableReason } from '../../src/lab/netns.js';
 import { runCli } from '../../src/cli/main.js';
-import { BurrowError, isErrnoName } from '../../src/errors.js';
-import type { TunnelClient } from '../../src/control/client.js';
+import { clientAt } from '../../src/control/client.js';
 import { readCases } from '../conformance/harness.js';
 import { burrowOut, control, daemonFiles, scenario, sleep, snapshot } from './harness.js';
 import { A, A_UNDERLAY, B_UNDERLAY, faultLab } from './lab.js';
@@ -30,23 +29,12 @@ async function state(lab: Lab): Promise<string> {
   return JSON.stringify({ shown, devices: snap.devices, addresses: snap.addresses, routes: snap.routes, file }, null, 1);
 }
 
-/** A TunnelClient on the daemon of namespace `ns` (the CLI's own, but from this process). */
-function clientFor(lab: Lab, ns: string): TunnelClient {
-  return {
-    request: (request) =>
-      control(lab, ns, request).catch((e: Error) => {
-        const code = /^(E[A-Z]+): /.exec(e.message)?.[1] ?? 'EIO';
-        throw new BurrowError(isErrnoName(code) ? code : 'EIO', e.message.replace(/^E[A-Z]+: /, ''));
-      }) as never,
-  };
-}
-
 /** Runs the command line in this process against the daemon of A: status and output. */
 async function cli(lab: Lab, argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
   const code = await runCli(argv, {
-    connect: async () => clientFor(lab, A),
+    connect: async () => clientAt(daemonFiles(lab, A).socket),
     stdout: (t) => void (stdout += t),
     stderr: (t) => void (stderr += t),
     daemonCommand: async () => 255,

@@ -8,9 +8,9 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import net from 'node:net';
 import { it } from 'node:test';
-import type { Request, ResultOf, Response } from '../../src/control/protocol.js';
+import { clientAt } from '../../src/control/client.js';
+import type { Request, ResultOf } from '../../src/control/protocol.js';
 import type { Lab } from '../../src/lab/netns.js';
 import { daemonPaths } from '../../src/control/paths.js';
 import { bind, close as closeFd, constants, ifNameToIndex, inNetns, netnsCookie, send, socket } from '../../src/io/native/index.js';
@@ -75,24 +75,7 @@ interface Stats64 {
 
 /** One request to the daemon of a lab namespace over its control socket (quicker than the CLI). */
 export function control<K extends Request['op']>(lab: Lab, ns: string, request: Extract<Request, { op: K }>): Promise<ResultOf[K]> {
-  const socketPath = daemonFiles(lab, ns).socket;
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(socketPath);
-    let received = '';
-    socket.setEncoding('utf8');
-    socket.once('connect', () => socket.write(JSON.stringify(request) + '\n'));
-    socket.on('data', (chunk: string) => (received += chunk));
-    socket.once('error', reject);
-    socket.once('end', () => {
-      try {
-        const response = JSON.parse(received) as Response;
-        if (response.ok) resolve(response.result as ResultOf[K]);
-        else reject(new Error(`${response.error.code}: ${response.error.message}`));
-      } catch (e) {
-        reject(e);
-      }
-    });
-  });
+  return clientAt(daemonFiles(lab, ns).socket).request(request);
 }
 
 /** Every tunnel's counters and the uncharged drops, from the daemon over its socket. */

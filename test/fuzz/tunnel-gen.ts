@@ -63,29 +63,9 @@ function flagsOf(key: boolean, csum: boolean, seq: boolean): number {
   return (key ? GRE_KEY : 0) | (csum ? GRE_CSUM : 0) | (seq ? GRE_SEQ : 0);
 }
 
-/** The end that sends with `s`, normalised as the kernel would (a fixed TTL forces pmtudisc). */
-export function senderParams(s: Settings, name = 'tx0', local = LEFT, remote = RIGHT): TunnelParams {
-  const oflags = flagsOf(s.okey !== null, s.ocsum, s.oseq);
-  return normalizeParams({
-    ...defaultTunnelParams(),
-    name,
-    mode: s.mode,
-    local,
-    remote,
-    ttl: s.ttl,
-    tos: s.tos,
-    pmtudisc: s.pmtudisc,
-    oflags,
-    okey: s.okey ?? 0,
-    iflags: oflags,
-    ikey: s.okey ?? 0,
-  });
-}
-
-/** The peer that expects exactly what `s` sends (ikey = okey, icsum = ocsum, iseq = oseq). */
-export function receiverParams(s: Settings, name = 'rx0', local = RIGHT, remote = LEFT, iflags?: { key?: number | null; csum?: boolean; seq?: boolean }): TunnelParams {
-  const key = iflags?.key === undefined ? s.okey : iflags.key;
-  const flags = flagsOf(key !== null, iflags?.csum ?? s.ocsum, iflags?.seq ?? s.oseq);
+/** One end's parameters: `s`'s mode, TTL, TOS and pmtudisc, the same GRE flags and key both ways. */
+function endParams(s: Settings, name: string, local: number, remote: number, key: number | null, csum: boolean, seq: boolean): TunnelParams {
+  const flags = flagsOf(key !== null, csum, seq);
   return normalizeParams({
     ...defaultTunnelParams(),
     name,
@@ -100,6 +80,16 @@ export function receiverParams(s: Settings, name = 'rx0', local = RIGHT, remote 
     oflags: flags,
     okey: key ?? 0,
   });
+}
+
+/** The end that sends with `s`, normalised as the kernel would (a fixed TTL forces pmtudisc). */
+export function senderParams(s: Settings, name = 'tx0', local = LEFT, remote = RIGHT): TunnelParams {
+  return endParams(s, name, local, remote, s.okey, s.ocsum, s.oseq);
+}
+
+/** The peer that expects exactly what `s` sends (ikey = okey, icsum = ocsum, iseq = oseq), or as told. */
+export function receiverParams(s: Settings, name = 'rx0', local = RIGHT, remote = LEFT, iflags?: { key?: number | null; csum?: boolean; seq?: boolean }): TunnelParams {
+  return endParams(s, name, local, remote, iflags?.key === undefined ? s.okey : iflags.key, iflags?.csum ?? s.ocsum, iflags?.seq ?? s.oseq);
 }
 
 export function upTunnel(params: TunnelParams, routeMtu = 65535): Tunnel {
