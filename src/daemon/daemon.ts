@@ -32,8 +32,9 @@ const ROUTE_REFRESH_MS = 1000;
 const LOCK_EX = 2;
 const LOCK_NB = 4;
 
-function systemIo(): EngineIo {
+function systemIo(beforeReceive: () => void): EngineIo {
   return {
+    beforeReceive,
     openReceiver: (protocol) => RawIpv4Socket.open({ protocol }),
     // IP_RECVERR, or a packet the underlay queue drops would count as sent (tx-no-buffer is the truth).
     openSender: (link) => RawIpv4Socket.open({ protocol: 255, recvErr: true, ...(link !== 0 ? { device: ifIndexToName(link) } : {}) }),
@@ -79,9 +80,11 @@ export async function runDaemon(): Promise<number> {
   const state = loadState(paths.state, (m) => log.info(m));
   const nl = NetlinkHandle.open();
   const table = new TunnelTable();
-  const engine = new Engine(table, systemIo(), errnoName);
+  // Link events already queued are read before each receive batch (see EngineIo.beforeReceive).
+  let monitor: NetlinkMonitor | undefined;
+  const engine = new Engine(table, systemIo(() => monitor?.drain(64)), errnoName);
   const service = new TunnelService(table, engine, nl, paths.state, state, log);
-  const monitor = NetlinkMonitor.open((event) => service.onNetlinkEvent(event));
+  monitor = NetlinkMonitor.open((event) => service.onNetlinkEvent(event));
   service.adopt(state.tunnels, state.pending);
 
   let flushed = false;

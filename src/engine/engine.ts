@@ -44,6 +44,12 @@ export interface EngineIo {
   /** A socket that sends complete IPv4 packets (burrow writes the header), bound to `link` if not 0. */
   openSender(link: number): PacketPort;
   now(): number;
+  /**
+   * Called before each batch is read from a receive socket: the daemon reads the kernel's queued link
+   * events here, so that a tunnel set up (or down) before its packets came is seen so by them. The
+   * event loop would otherwise run the receive callback first when both are ready at once.
+   */
+  beforeReceive?(): void;
 }
 
 export const BATCH_SIZE = 64;
@@ -257,6 +263,7 @@ export class Engine {
     const input = this.rxIn;
     const result = this.decapResult;
     for (let round = 0; round < BUDGET; round++) {
+      this.io.beforeReceive?.();
       const n = port.readBatch(input);
       if (n === 0) return;
       const data = input.data;
