@@ -91,6 +91,8 @@ describe('faults: churn', { skip, concurrency: false }, () => {
       cycles,
       tunnelsMade: cycles * 2,
       churnedPingsFailed: failedPings,
+      // Packets no tunnel took on either side (a churned tunnel not yet up, or gone, in the daemon's view).
+      noTunnel: { a: (a1.uncharged['no-tunnel'] ?? 0) - (a0.uncharged['no-tunnel'] ?? 0), b: (b1.uncharged['no-tunnel'] ?? 0) - (b0.uncharged['no-tunnel'] ?? 0) },
       steadyPing: `${result.received}/${result.transmitted}`,
       fds: { a: [start.a.fds.length, end.a.fds.length], b: [start.b.fds.length, end.b.fds.length] },
       rssKiB: {
