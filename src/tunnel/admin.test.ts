@@ -36,13 +36,6 @@ test('add: duplicates are EEXIST for ipip/gre and ENOBUFS for sit', () => {
   assert.doesNotThrow(() => planAdd(table, params({ name: 'g', mode: 'gre', remote: B, local: A, iflags: GRE_KEY, ikey: 1 }), none));
 });
 
-test('add: remote any (NBMA) is not implemented and refused, as README says (found by the fault suite)', () => {
-  const table = new TunnelTable();
-  for (const mode of ['ipip', 'gre', 'sit'] as const) {
-    assert.throws(() => planAdd(table, params({ name: 'n', mode, remote: 0, local: A }), none), refusedWith('EOPNOTSUPP'));
-  }
-});
-
 test('add: a multicast GRE remote needs a local address; routing/version flags are refused', () => {
   const table = new TunnelTable();
   assert.throws(() => planAdd(table, params({ name: 'm', mode: 'gre', remote: ip('239.1.1.1') }), none), refusedWith('EINVAL'));

@@ -74,9 +74,6 @@ export function automaticName(p: TunnelParams, taken: (name: string) => boolean)
  */
 export function planAdd(table: TunnelTable, requested: TunnelParams, deviceExists: (name: string) => boolean): TunnelParams {
   validateParams(requested);
-  // NBMA tunnels (remote any) would receive but drop everything they send (no next hop is found yet):
-  // refused until they are implemented, as README says. (A change to remote any is EINVAL below.)
-  if (requested.remote === 0) throw new BurrowError('EOPNOTSUPP', 'remote any (NBMA) tunnels are not implemented yet');
   const params = normalizeParams(requested);
   // sit says ENOBUFS both for a duplicate and for a failed creation (ipip6_tunnel_locate returns NULL).
   const duplicate = params.mode === 'sit' ? 'ENOBUFS' : 'EEXIST';
