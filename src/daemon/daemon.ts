@@ -22,7 +22,7 @@ import { streamLogger } from './log.js';
 import { BurrowError } from '../errors.js';
 import { isTunnelParams, type SixRdParams, type TunnelParams } from '../tunnel/params.js';
 import { loadState } from './state.js';
-import { TunnelService } from './tunnels.js';
+import { countersText, dropsText, TunnelService } from './tunnels.js';
 import { systemVxlanIo, VxlanService } from './vxlan.js';
 import { VxlanEngine } from '../engine/vxlan.js';
 import { isVxlanParams, type VxlanParams } from '../tunnel/vxlan.js';
@@ -33,21 +33,30 @@ import { XfrmService } from './xfrm.js';
 
 export const VERSION = '0.1.0';
 
+/** How often the outer routes are re-read for path MTUs the kernel learned (tunnels.ts refreshRoutes). */
+const ROUTE_REFRESH_MS = 1000;
+
 const LOCK_EX = 2;
 const LOCK_NB = 4;
 
-function systemIo(): EngineIo {
+function systemIo(beforeReceive: () => void): EngineIo {
   return {
+    beforeReceive,
     openReceiver: (protocol) => RawIpv4Socket.open({ protocol }),
-    openSender: (link) => RawIpv4Socket.open({ protocol: 255, ...(link !== 0 ? { device: ifIndexToName(link) } : {}) }),
+    // IP_RECVERR, or a packet the underlay queue drops would count as sent (tx-no-buffer is the truth).
+    openSender: (link) => RawIpv4Socket.open({ protocol: 255, recvErr: true, ...(link !== 0 ? { device: ifIndexToName(link) } : {}) }),
     now: () => performance.now(),
   };
 }
 
-/** Request parameters come from another process: check their shape before the kernel rules run. */
+/**
+ * Request parameters come from another process: check their shape before the kernel rules run, and keep
+ * only the fields TunnelParams has (anything else would be kept in the table and the state file).
+ */
 function checkTunnelParams(value: unknown): TunnelParams {
   if (!isTunnelParams(value)) throw new BurrowError('EINVAL', 'malformed tunnel parameters');
-  return value;
+  const { name, mode, remote, local, link, ttl, tos, pmtudisc, iflags, oflags, ikey, okey } = value;
+  return { name, mode, remote, local, link, ttl, tos, pmtudisc, iflags, oflags, ikey, okey };
 }
 
 /** A 6rd configuration from a request: the prefix crosses the socket as 16 numbers. */
@@ -132,18 +141,20 @@ export async function runDaemon(): Promise<number> {
   const table = new TunnelTable();
   // The IPsec database's clock: wall-clock seconds, for the add and use times `-s` shows.
   const xfrm = new XfrmDatabase(() => Math.floor(Date.now() / 1000));
-  const engine = new Engine(table, systemIo(), errnoName, xfrm);
+  // Link events already queued are read before each receive batch (see EngineIo.beforeReceive).
+  let monitor: NetlinkMonitor | undefined;
+  const engine = new Engine(table, systemIo(() => monitor?.drain(64)), errnoName, xfrm);
   const service = new TunnelService(table, engine, nl, paths.state, state, log);
   engine.onRouteStale((tunnel) => service.refreshRoute(tunnel));
   const vxlanEngine = new VxlanEngine(systemVxlanIo(nl, log), errnoName);
   const links = new VxlanService(vxlanEngine, nl, paths.state, state, log, () => performance.now());
-  const monitor = NetlinkMonitor.open((event) => {
+  monitor = NetlinkMonitor.open((event) => {
     service.onNetlinkEvent(event);
     links.onNetlinkEvent(event);
   });
   const ipsec = new XfrmService(xfrm, paths.state, state, log);
   ipsec.adopt(state.xfrm);
-  service.adopt(state.tunnels);
+  service.adopt(state.tunnels, state.pending);
   links.adopt(state.vxlan ?? []);
 
   let flushed = false;
@@ -216,6 +227,8 @@ export async function runDaemon(): Promise<number> {
         return null;
     }
   };
+  // Path MTUs learned from ICMP (route exceptions) raise no event: the outer routes are re-read.
+  const routeTimer = setInterval(() => service.refreshRoutes(), ROUTE_REFRESH_MS);
   const server = await serveControl(paths.socket, handle, (bug) => log.error(`bug: ${(bug as Error).stack ?? String(bug)}`));
   log.info(`daemon ${VERSION} started, pid ${process.pid}, ${table.size} tunnel(s), ${links.size} vxlan device(s)`);
 
@@ -228,6 +241,10 @@ export async function runDaemon(): Promise<number> {
   process.on('SIGHUP', () => log.info('SIGHUP: nothing to reload'));
   await stopped;
 
+  // The last counters go into the log: a stop loses them otherwise (a new daemon starts from 0).
+  for (const t of table.list()) log.info(`tunnel ${t.name} at stop: ${countersText(t)}`);
+  log.info(`not charged to a tunnel at stop: ${dropsText(engine.drops)}`);
+  clearInterval(routeTimer);
   await server.close();
   monitor.close();
   engine.close();

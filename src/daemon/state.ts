@@ -37,6 +37,22 @@ export interface DaemonState {
   vxlan?: SavedVxlan[];
   /** `burrow xfrm` states and policies (absent before any was added). */
   xfrm?: SavedXfrm;
+  /**
+   * An add or delete under way: written before its device is made or deleted, gone once the change is
+   * done. A daemon killed in between leaves it here, and the next one finishes the change (see
+   * TunnelService.adopt), so that no device is left that no tunnel owns.
+   */
+  pending?: PendingChange;
+}
+
+export interface PendingChange {
+  op: 'add' | 'del';
+  name: string;
+}
+
+function isPendingChange(value: unknown): value is PendingChange {
+  const p = value as Partial<PendingChange> | null;
+  return typeof p === 'object' && p !== null && (p.op === 'add' || p.op === 'del') && typeof p.name === 'string';
 }
 
 /** The 6rd configuration of a saved tunnel, or undefined when it has none or it is malformed. */
@@ -121,7 +137,14 @@ export function loadState(file: string, log: (message: string) => void): DaemonS
   if (vxlan.length !== saved.length) log(`state file ${file}: skipped vxlan entries of an unknown shape`);
   const xfrm = savedXfrm(state.xfrm);
   if (state.xfrm !== undefined && xfrm === undefined) log(`state file ${file}: skipped xfrm states and policies that are not readable`);
-  return { version: 1, bootId: state.bootId, tunnels, vxlan, ...(xfrm ? { xfrm } : {}) };
+  return {
+    version: 1,
+    bootId: state.bootId,
+    tunnels,
+    vxlan,
+    ...(xfrm ? { xfrm } : {}),
+    ...(isPendingChange(state.pending) ? { pending: state.pending } : {}),
+  };
 }
 
 /** The xfrm part of a state file when it has the expected shape (each entry is checked again on adoption). */

@@ -11,6 +11,9 @@
  *      bytes) or as dropped by the errno the socket gave it (no route, no buffer space). EMSGSIZE means
  *      the kernel has learned a smaller path MTU than the tunnel knew: the outer route is looked up
  *      again and the packet answered with frag-needed / Packet Too Big, as the kernel's tunnel answers it.
+ *      An outer packet longer than its route's MTU that may be fragmented (DF clear: nopmtudisc, or sit
+ *      below 1280) is cut into fragments here and they go in a batch of their own (a raw socket never
+ *      fragments: EMSGSIZE).
  * Receive (an underlay receiver is readable):
  *   1. read a batch of outer IPv4 packets (a raw socket per protocol: 4, 41, 47, and 50 for vti);
  *   2. for each, the protocol's receive function parses it, finds the tunnel with the kernel's lookup
@@ -22,6 +25,8 @@
  */
 import { randomInt } from 'node:crypto';
 import { PacketBatch, type PacketPort } from '../io/port.js';
+import { fragmentIpv4 } from '../wire/ipv4-fragment.js';
+import { IPV6_MIN_MTU } from '../wire/ipv6.js';
 import { countDrop, type DropReason } from '../tunnel/drop.js';
 import { encapsulateGre, receiveGre } from '../tunnel/gre.js';
 import { encapsulateIpip, receiveIpip } from '../tunnel/ipip.js';
@@ -31,7 +36,6 @@ import { underlayProtocolOfMode, type TunnelMode } from '../tunnel/params.js';
 import { encapsulateSit, receiveSit } from '../tunnel/sit.js';
 import { encapsulateVti, receiveVti } from '../tunnel/vti.js';
 import { emptyStats } from '../tunnel/stats.js';
-import { IPV6_MIN_MTU } from '../wire/ipv6.js';
 import type { TunnelTable } from '../tunnel/table.js';
 import { tunnelOverhead, type Tunnel } from '../tunnel/tunnel.js';
 import { XfrmDatabase } from '../xfrm/database.js';
@@ -48,12 +52,20 @@ export interface EngineIo {
   /** A socket that sends complete IPv4 packets (burrow writes the header), bound to `link` if not 0. */
   openSender(link: number): PacketPort;
   now(): number;
+  /**
+   * Called before each batch is read from a receive socket: the daemon reads the kernel's queued link
+   * events here, so that a tunnel set up (or down) before its packets came is seen so by them. The
+   * event loop would otherwise run the receive callback first when both are ready at once.
+   */
+  beforeReceive?(): void;
 }
 
 export const BATCH_SIZE = 64;
 /** Room for the largest IPv4 packet plus the headroom. */
 const SLOT_SIZE = 65536 + HEADROOM;
 const BUDGET = 4;
+/** Fragments of the largest outer packet at the smallest MTU (65535 bytes, 48 per 68-byte fragment). */
+const MAX_FRAGMENTS = 1366;
 
 /** The drops after which a vti tells the sender, as vti_xmit's tx_error_icmp does (dst_link_failure). */
 const VTI_UNREACHABLE = new Set<DropReason>(['xfrm-out-no-state', 'xfrm-out-policy-block', 'no-route']);
@@ -98,6 +110,10 @@ export class Engine {
   private readonly pendingWrites = new PendingWrites<Attachment>((a) => this.flush(a));
   /** For each entry of txOut, the index of its inner packet in txIn (whose length is tx_bytes). */
   private readonly txSource = new Uint16Array(BATCH_SIZE);
+  /** The fragments of one outer packet, made when first needed. */
+  private fragments: PacketBatch | null = null;
+  /** IPv4 ID for fragmented packets (a raw socket would give each fragment an ID of its own). */
+  private fragmentId = (Math.random() * 0x10000) >>> 0;
   private readonly limiter: IcmpRateLimiter;
   private routeStale: (tunnel: Tunnel) => void = () => {};
   private readonly encapsulators: Record<TunnelMode, Encapsulate>;
@@ -204,30 +220,75 @@ export class Engine {
       for (let i = 0; i < n; i++) {
         const reason = encapsulate(t, data, input.offsets[i], input.lengths[i], result);
         if (reason === null) {
-          this.txSource[output.count] = i;
-          output.push(result.start, result.length, result.destination);
+          if (result.length > t.routeMtu && (data[result.start + 6] & 0x40) === 0) {
+            // Whatever is queued leaves first, so that packets keep their order.
+            this.send(a, sender, input, output);
+            this.sendFragmented(t, sender, data, result.start, result.length, result.destination, input.lengths[i]);
+          } else {
+            this.txSource[output.count] = i;
+            output.push(result.start, result.length, result.destination);
+          }
           continue;
         }
         t.drop(reason);
         if (reason === 'too-big') this.tooBig(a, data, input.offsets[i], input.lengths[i], result.mtu);
         else if (t.params.mode === 'vti' && VTI_UNREACHABLE.has(reason)) this.unreachable(a, data, input.offsets[i], input.lengths[i]);
       }
-      if (output.count > 0) {
-        sender.writeBatch(output);
-        for (let k = 0; k < output.count; k++) {
-          const i = this.txSource[k];
-          if (output.errors[k] === 0) {
-            t.stats.txPackets++;
-            t.stats.txBytes += input.lengths[i];
-          } else {
-            const errno = this.errnoName(output.errors[k]);
-            if (errno === 'EMSGSIZE') this.pathMtuShrank(a, data, input.offsets[i], input.lengths[i]);
-            else t.drop(sendFailure(errno));
-          }
-        }
-      }
+      this.send(a, sender, input, output);
       if (n < input.capacity) return;
     }
+  }
+
+  /**
+   * Sends a batch of outer packets and counts each as sent (the inner bytes) or dropped; empties the
+   * batch. txSource maps each outer packet to its inner one in `input`.
+   */
+  private send(a: Attachment, sender: PacketPort, input: PacketBatch, output: PacketBatch): void {
+    if (output.count === 0) return;
+    const t = a.tunnel;
+    sender.writeBatch(output);
+    for (let k = 0; k < output.count; k++) {
+      const i = this.txSource[k];
+      if (output.errors[k] === 0) {
+        t.stats.txPackets++;
+        t.stats.txBytes += input.lengths[i];
+      } else {
+        const errno = this.errnoName(output.errors[k]);
+        if (errno === 'EMSGSIZE') this.pathMtuShrank(a, input.data, input.offsets[i], input.lengths[i]);
+        else t.drop(sendFailure(errno));
+      }
+    }
+    output.count = 0;
+  }
+
+  /**
+   * Sends one outer packet as fragments of the route's MTU (ip_fragment). It counts as one packet, as on
+   * the kernel's tunnel (the counters see the packet before fragmentation), dropped by the first error.
+   */
+  private sendFragmented(t: Tunnel, sender: PacketPort, data: Buffer, start: number, length: number, destination: number, innerLength: number): void {
+    let frags = this.fragments;
+    if (frags === null) {
+      frags = this.fragments = PacketBatch.forWriting(MAX_FRAGMENTS);
+      frags.data = Buffer.alloc(65535 + MAX_FRAGMENTS * 20);
+    }
+    this.fragmentId = (this.fragmentId + 1) & 0xffff || 1;
+    const count = fragmentIpv4(data, start, length, t.routeMtu, this.fragmentId, frags.data, 0, frags.offsets, frags.lengths, 0, MAX_FRAGMENTS);
+    if (count === 0) {
+      t.drop('tx-send-failed');
+      return;
+    }
+    frags.count = count;
+    frags.addrs.fill(destination, 0, count);
+    frags.errors.fill(0, 0, count);
+    sender.writeBatch(frags);
+    for (let k = 0; k < count; k++) {
+      if (frags.errors[k] !== 0) {
+        t.drop(sendFailure(this.errnoName(frags.errors[k])));
+        return;
+      }
+    }
+    t.stats.txPackets++;
+    t.stats.txBytes += innerLength;
   }
 
   private receive(protocol: UnderlayProtocol, port: PacketPort): void {
@@ -235,6 +296,7 @@ export class Engine {
     const input = this.rxIn;
     const result = this.decapResult;
     for (let round = 0; round < BUDGET; round++) {
+      this.io.beforeReceive?.();
       const n = port.readBatch(input);
       if (n === 0) return;
       const data = input.data;
@@ -250,7 +312,12 @@ export class Engine {
           continue;
         }
         const a = t ? this.attached.get(t) : undefined;
-        if (!t || !a) continue;
+        if (!t) continue;
+        // A tunnel in the table is attached; should that ever not hold, the packet is still counted.
+        if (!a) {
+          t.drop('rx-device-error');
+          continue;
+        }
         // An outer destination in 224.0.0.0/4 counts as multicast on the tunnel (ip_tunnel_rcv).
         if (data[start + 16] >>> 4 === 0xe) t.stats.multicast++;
         this.pendingWrites.add(a, input, result.start, result.length);
@@ -307,6 +374,8 @@ export class Engine {
 
   /** frag-needed (IPv4) or Packet Too Big (IPv6) back to the inner sender, through the device. */
   private tooBig(a: Attachment, data: Buffer, start: number, length: number, mtu: number): void {
+    // IPv6 has no MTU below 1280 to report (tnl_update_pmtu sends nothing then).
+    if (data[start] >>> 4 === 6 && mtu < IPV6_MIN_MTU) return;
     this.replyToSender(a, data, start, length, (out) =>
       data[start] >>> 4 === 4
         ? buildFragNeeded(data, start, length, mtu, out, 0)

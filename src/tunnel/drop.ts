@@ -80,7 +80,7 @@ export const DROP_REASONS = {
   'no-fdb-entry': { text: 'vxlan: no FDB entry for the destination MAC and no default entry (or a remote without address)', counters: ['txDropped'] },
   'too-big': { text: 'inner packet over the path MTU with DF (ICMP frag-needed / Packet Too Big sent)', counters: [TX_ERR] },
   'no-route': { text: 'no route to the remote, or local is not a local address', counters: ['txCarrierErrors', TX_ERR] },
-  'dead-loop': { text: 'the route to the remote goes back into the tunnel itself', counters: ['collisions', TX_ERR] },
+  'dead-loop': { text: 'the route to the remote goes back into the tunnel itself, or the packet is already 8 tunnels deep (a loop through other tunnels)', counters: ['collisions', TX_ERR] },
   'nbma-no-destination': { text: 'remote any and no route through the tunnel gives a next hop', counters: ['txFifoErrors', TX_ERR] },
   'nbma-no-ipv4-neighbour': {
     text: 'remote any and the IPv6 next hop has no IPv4 address in it (not 6rd/6to4, ISATAP or ::a.b.c.d)',
