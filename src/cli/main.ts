@@ -2,7 +2,7 @@
  * burrow's entry point: global options, the object word, and the one place that prints and exits.
  *
  * Shaped like ip/ip.c: options first (options.ts), then the object matched by prefix in table order
- * (`t` and `tunl` are tunnel, `l` is link, `d` daemon, `la` lab, `h` help). Commands return their
+ * (`t` and `tunl` are tunnel, `l` is link, `x` xfrm, `d` daemon, `la` lab, `h` help). Commands return their
  * stdout text or throw; here a UsageError becomes its message on stderr and its exit status, and
  * anything else is a bug (its stack, exit 1). A successful command prints nothing unless it shows.
  *
@@ -19,9 +19,11 @@ import { matches } from './argv.js';
 import { DsfieldTable } from './dsfield.js';
 import { sysfsLinks, type LinkTable } from './links.js';
 import { parseCommandLine, type GlobalOptions } from './options.js';
+import { ProtocolTable } from './protocols.js';
 import { runTunnelCommand } from './tunnel.js';
 import { runLinkCommand } from './link-vxlan.js';
 import { runFdbCommand, systemServices } from './fdb.js';
+import { runXfrmCommand } from './xfrm.js';
 import {
   EXIT_USAGE,
   MAIN_USAGE,
@@ -38,6 +40,8 @@ export interface CliDeps {
   connect(): Promise<TunnelClient>;
   links: LinkTable;
   dsfield(): DsfieldTable;
+  /** IP protocol names (/etc/protocols), for xfrm selectors. */
+  protocols(): ProtocolTable;
   stdout(text: string): void;
   stderr(text: string): void;
   /** `burrow daemon ...` and `burrow lab ...`, owned by src/daemon and src/lab. */
@@ -55,6 +59,7 @@ export function defaultDeps(): CliDeps {
     connect: connectDefault,
     links: sysfsLinks(),
     dsfield: () => DsfieldTable.system(),
+    protocols: () => ProtocolTable.system(),
     stdout: (text) => void process.stdout.write(text),
     stderr: (text) => void process.stderr.write(text),
     daemonCommand: async (argv) => (await import('../daemon/command.js')).runDaemonCommand(argv),
@@ -86,6 +91,7 @@ const OBJECTS: ReadonlyArray<readonly [string, ObjectHandler]> = [
   ['link', linkObject],
   ['tunnel', tunnelObject],
   ['tunl', tunnelObject],
+  ['xfrm', xfrmObject],
   ['daemon', async (args, deps) => (await deps.daemonCommand(args)) ?? 0],
   ['lab', async (args, deps) => (await deps.labCommand(args)) ?? 0],
   // `bridge fdb`'s object, for the vxlan devices' forwarding databases.
@@ -121,6 +127,10 @@ async function linkObject(args: string[], deps: CliDeps, options: GlobalOptions,
     client,
     warn: (text) => deps.stderr(text),
   });
+}
+
+async function xfrmObject(args: string[], deps: CliDeps, options: GlobalOptions, client: ClientOf): Promise<string> {
+  return runXfrmCommand(args, { options, links: deps.links, protocols: deps.protocols(), client });
 }
 
 async function fdbObject(args: string[], deps: CliDeps, options: GlobalOptions, client: ClientOf): Promise<string> {

@@ -119,7 +119,7 @@ export function usage(text: string): UsageError {
 export const MAIN_USAGE = [
   `Usage: ${PROGRAM} [ OPTIONS ] OBJECT { COMMAND | help }`,
   `       ${PROGRAM} [ -force ] -batch filename`,
-  `where  OBJECT := { tunnel | link | fdb | daemon | lab }`,
+  `where  OBJECT := { tunnel | link | fdb | xfrm | daemon | lab }`,
   `       OPTIONS := { -V[ersion] | -s[tatistics] | -d[etails] | -j[son] | -p[retty] |`,
   `                    -o[neline] | -f[amily] { inet | inet6 } | -4 | -6 | -b[atch] [filename] |`,
   `                    -force | -help }`,
@@ -339,3 +339,119 @@ export const FDB_USAGE = [
   `              [ [no]added_by_user ] [ [no]extern_learn ] [ [no]sticky ]`,
   `              [ [no]offloaded ]`,
 ].join('\n');
+// ---- ip xfrm (ip/ipxfrm.c, ip/xfrm_state.c, ip/xfrm_policy.c) -----------------------------------------
+
+/** `missarg()`. */
+export function missingArgument(name: string): UsageError {
+  return new UsageError('missarg', `Error: argument "${name}" is required`, EXIT_USAGE);
+}
+
+/** A message iproute2 prints with fprintf before `exit(status)`. */
+export function plainError(text: string, exitCode: number): UsageError {
+  return new UsageError('invalid', text, exitCode);
+}
+
+/** `get_prefix()` / `get_addr()` with no family preferred. */
+export function anyExpected(what: 'prefix' | 'address', arg: string): UsageError {
+  return new UsageError('address', `Error: any valid ${what} is expected rather than "${arg}".`, EXIT_FAILURE);
+}
+
+export const XFRM_USAGE = [`Usage: ${PROGRAM} xfrm XFRM-OBJECT { COMMAND | help }`, 'where  XFRM-OBJECT := state | policy | monitor'].join('\n');
+
+export const XFRM_MONITOR_USAGE = [
+  `Usage: ${PROGRAM} xfrm monitor [ nokeys ] [ all-nsid ] [ all | OBJECTS | help ]`,
+  'OBJECTS := { acquire | expire | SA | aevent | policy | report }',
+].join('\n');
+
+const SELECTOR_USAGE = [
+  'SELECTOR := [ src ADDR[/PLEN] ] [ dst ADDR[/PLEN] ] [ dev DEV ] [ UPSPEC ]',
+  'UPSPEC := proto { { tcp | udp | sctp | dccp } [ sport PORT ] [ dport PORT ] |',
+  '                  { icmp | ipv6-icmp | mobility-header } [ type NUMBER ] [ code NUMBER ] |',
+  '                  gre [ key { DOTTED-QUAD | NUMBER } ] | PROTO }',
+];
+
+const LIMIT_USAGE = [
+  'LIMIT-LIST := [ LIMIT-LIST ] limit LIMIT',
+  'LIMIT := { time-soft | time-hard | time-use-soft | time-use-hard } SECONDS |',
+  '         { byte-soft | byte-hard } SIZE | { packet-soft | packet-hard } COUNT',
+];
+
+/** `ip xfrm state help`, as iproute2 6.1 prints it, with the program name. */
+export const XFRM_STATE_USAGE = [
+  `Usage: ${PROGRAM} xfrm state { add | update } ID [ ALGO-LIST ] [ mode MODE ]`,
+  '        [ mark MARK [ mask MASK ] ] [ reqid REQID ] [ seq SEQ ]',
+  '        [ replay-window SIZE ] [ replay-seq SEQ ] [ replay-oseq SEQ ]',
+  '        [ replay-seq-hi SEQ ] [ replay-oseq-hi SEQ ]',
+  '        [ flag FLAG-LIST ] [ sel SELECTOR ] [ LIMIT-LIST ] [ encap ENCAP ]',
+  '        [ coa ADDR[/PLEN] ] [ ctx CTX ] [ extra-flag EXTRA-FLAG-LIST ]',
+  '        [ offload [dev DEV] dir DIR ]',
+  '        [ output-mark OUTPUT-MARK [ mask MASK ] ]',
+  '        [ if_id IF_ID ] [ tfcpad LENGTH ]',
+  `Usage: ${PROGRAM} xfrm state allocspi ID [ mode MODE ] [ mark MARK [ mask MASK ] ]`,
+  '        [ reqid REQID ] [ seq SEQ ] [ min SPI max SPI ]',
+  `Usage: ${PROGRAM} xfrm state { delete | get } ID [ mark MARK [ mask MASK ] ]`,
+  `Usage: ${PROGRAM} xfrm state deleteall [ ID ] [ mode MODE ] [ reqid REQID ]`,
+  '        [ flag FLAG-LIST ]',
+  `Usage: ${PROGRAM} xfrm state list [ nokeys ] [ ID ] [ mode MODE ] [ reqid REQID ]`,
+  '        [ flag FLAG-LIST ]',
+  `Usage: ${PROGRAM} xfrm state flush [ proto XFRM-PROTO ]`,
+  `Usage: ${PROGRAM} xfrm state count`,
+  'ID := [ src ADDR ] [ dst ADDR ] [ proto XFRM-PROTO ] [ spi SPI ]',
+  'XFRM-PROTO := esp | ah | comp | route2 | hao',
+  'ALGO-LIST := [ ALGO-LIST ] ALGO',
+  'ALGO := { enc | auth } ALGO-NAME ALGO-KEYMAT |',
+  '        auth-trunc ALGO-NAME ALGO-KEYMAT ALGO-TRUNC-LEN |',
+  '        aead ALGO-NAME ALGO-KEYMAT ALGO-ICV-LEN |',
+  '        comp ALGO-NAME',
+  'MODE := transport | tunnel | beet | ro | in_trigger',
+  'FLAG-LIST := [ FLAG-LIST ] FLAG',
+  'FLAG := noecn | decap-dscp | nopmtudisc | wildrecv | icmp | af-unspec | align4 | esn',
+  'EXTRA-FLAG-LIST := [ EXTRA-FLAG-LIST ] EXTRA-FLAG',
+  'EXTRA-FLAG := dont-encap-dscp | oseq-may-wrap',
+  ...SELECTOR_USAGE,
+  ...LIMIT_USAGE,
+  'ENCAP := { espinudp | espinudp-nonike | espintcp } SPORT DPORT OADDR',
+  'DIR := in | out',
+].join('\n');
+
+/** `ip xfrm policy help`, as iproute2 6.1 prints it, with the program name. */
+export const XFRM_POLICY_USAGE = [
+  `Usage: ${PROGRAM} xfrm policy { add | update } SELECTOR dir DIR [ ctx CTX ]`,
+  '\t[ mark MARK [ mask MASK ] ] [ index INDEX ] [ ptype PTYPE ]',
+  '\t[ action ACTION ] [ priority PRIORITY ] [ flag FLAG-LIST ]',
+  '\t[ if_id IF_ID ] [ LIMIT-LIST ] [ TMPL-LIST ]',
+  `Usage: ${PROGRAM} xfrm policy { delete | get } { SELECTOR | index INDEX } dir DIR`,
+  '\t[ ctx CTX ] [ mark MARK [ mask MASK ] ] [ ptype PTYPE ]',
+  '\t[ if_id IF_ID ]',
+  `Usage: ${PROGRAM} xfrm policy { deleteall | list } [ nosock ] [ SELECTOR ] [ dir DIR ]`,
+  '\t[ index INDEX ] [ ptype PTYPE ] [ action ACTION ] [ priority PRIORITY ]',
+  '\t[ flag FLAG-LIST ]',
+  `Usage: ${PROGRAM} xfrm policy flush [ ptype PTYPE ]`,
+  `Usage: ${PROGRAM} xfrm policy count`,
+  `Usage: ${PROGRAM} xfrm policy set [ hthresh4 LBITS RBITS ] [ hthresh6 LBITS RBITS ]`,
+  `Usage: ${PROGRAM} xfrm policy setdefault DIR ACTION [ DIR ACTION ] [ DIR ACTION ]`,
+  `Usage: ${PROGRAM} xfrm policy getdefault`,
+  ...SELECTOR_USAGE,
+  'DIR := in | out | fwd',
+  'PTYPE := main | sub',
+  'ACTION := allow | block',
+  'FLAG-LIST := [ FLAG-LIST ] FLAG',
+  'FLAG := localok | icmp',
+  ...LIMIT_USAGE,
+  'TMPL-LIST := [ TMPL-LIST ] tmpl TMPL',
+  'TMPL := ID [ mode MODE ] [ reqid REQID ] [ level LEVEL ]',
+  'ID := [ src ADDR ] [ dst ADDR ] [ proto XFRM-PROTO ] [ spi SPI ]',
+  'XFRM-PROTO := esp | ah | comp | route2 | hao',
+  'MODE := transport | tunnel | beet | ro | in_trigger',
+  'LEVEL := required | use',
+].join('\n');
+
+/**
+ * The daemon refused an xfrm request: what iproute2 prints for the kernel's answer (`Error: TEXT.` with
+ * an extended ack, `RTNETLINK answers: STRERROR` without, exit 2), or burrow's message for a valid
+ * configuration it does not implement (exit 1).
+ */
+export function xfrmRefused(kind: 'extack' | 'errno' | 'unsupported', text: string): UsageError {
+  if (kind === 'unsupported') return new UsageError('unsupported', `${PROGRAM}: ${text}`, EXIT_FAILURE);
+  return new UsageError('kernel', kind === 'extack' ? `Error: ${text}.` : `RTNETLINK answers: ${text}`, 2);
+}

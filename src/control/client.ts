@@ -35,7 +35,12 @@ export async function connectDaemon(options: { autostart?: boolean } = {}): Prom
   } else if (probe !== null) {
     throw new BurrowError(probe === 'EACCES' ? 'EPERM' : probe);
   }
-  return { request: (request) => send(paths.socket, request) as never };
+  return clientAt(paths.socket);
+}
+
+/** A client for the daemon listening on `socketPath`, whatever namespace it serves (tests). */
+export function clientAt(socketPath: string): TunnelClient {
+  return { request: (request) => send(socketPath, request) as never };
 }
 
 /** Whether a daemon answers on this namespace's socket. */

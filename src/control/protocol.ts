@@ -11,6 +11,9 @@ import type { SixRdParams, TunnelParams } from '../tunnel/params.js';
 import type { TunnelStats } from '../tunnel/stats.js';
 import type { FdbRemote, FdbRequest } from '../tunnel/fdb.js';
 import type { VxlanParams } from '../tunnel/vxlan.js';
+import type { PolicyQuery } from '../xfrm/database.js';
+import type { XfrmPolicyInfo, XfrmPolicyRequest } from '../xfrm/policy.js';
+import type { XfrmStateInfo, XfrmStateRequest } from '../xfrm/state.js';
 
 export type { TunnelStats };
 
@@ -100,6 +103,29 @@ export interface LinkAddOptions {
 }
 
 export type FdbCommand = 'add' | 'append' | 'replace' | 'del';
+/** How `get` and `delete` name a state: destination, SPI and protocol, under a mark (value & mask). */
+export interface XfrmStateId {
+  dst: number;
+  spi: number;
+  proto: number;
+  mark: number;
+}
+
+/** `ip xfrm state` and `ip xfrm policy` (keys cross the socket as hex, only in state requests and answers). */
+export type XfrmRequest =
+  | { op: 'xfrm.state.add'; state: XfrmStateRequest }
+  | { op: 'xfrm.state.del'; id: XfrmStateId }
+  | { op: 'xfrm.state.get'; id: XfrmStateId }
+  | { op: 'xfrm.state.list' }
+  /** `proto` 0: every state. */
+  | { op: 'xfrm.state.flush'; proto: number }
+  | { op: 'xfrm.state.count' }
+  | { op: 'xfrm.policy.add'; policy: XfrmPolicyRequest }
+  | { op: 'xfrm.policy.del'; query: PolicyQuery }
+  | { op: 'xfrm.policy.get'; query: PolicyQuery }
+  | { op: 'xfrm.policy.list' }
+  | { op: 'xfrm.policy.flush'; ptype: number }
+  | { op: 'xfrm.policy.count' };
 
 export type Request =
   | { op: 'tunnel.add'; params: TunnelParams }
@@ -120,6 +146,7 @@ export type Request =
   | { op: 'fdb.list' }
   /** `bridge fdb add|append|replace|del MAC dev NAME ...` (RTM_NEWNEIGH / RTM_DELNEIGH). */
   | { op: 'fdb.modify'; name: string; command: FdbCommand; request: FdbRequest }
+  | XfrmRequest
   | { op: 'daemon.status' }
   /** Stop the daemon; with `flush` first delete every tunnel and its device and forget the state. */
   | { op: 'daemon.stop'; flush: boolean };
@@ -153,6 +180,18 @@ export interface ResultOf {
   'link.list': LinkInfo[];
   'fdb.list': FdbEntryInfo[];
   'fdb.modify': null;
+  'xfrm.state.add': null;
+  'xfrm.state.del': null;
+  'xfrm.state.get': XfrmStateInfo;
+  'xfrm.state.list': XfrmStateInfo[];
+  'xfrm.state.flush': null;
+  'xfrm.state.count': { count: number; buckets: number; max: number };
+  'xfrm.policy.add': null;
+  'xfrm.policy.del': null;
+  'xfrm.policy.get': XfrmPolicyInfo;
+  'xfrm.policy.list': XfrmPolicyInfo[];
+  'xfrm.policy.flush': null;
+  'xfrm.policy.count': { in: number; out: number; fwd: number; buckets: number; max: number };
   'daemon.status': DaemonStatus;
   'daemon.stop': null;
 }

@@ -22,31 +22,42 @@ import { streamLogger } from './log.js';
 import { BurrowError } from '../errors.js';
 import { isTunnelParams, type SixRdParams, type TunnelParams } from '../tunnel/params.js';
 import { loadState } from './state.js';
-import { TunnelService } from './tunnels.js';
+import { countersText, dropsText, TunnelService } from './tunnels.js';
 import { parseOffloads } from './offload.js';
 import { systemVxlanIo, VxlanService } from './vxlan.js';
 import { VxlanEngine } from '../engine/vxlan.js';
 import { isVxlanParams, type VxlanParams } from '../tunnel/vxlan.js';
 import type { FdbCommand, LinkAddOptions } from '../control/protocol.js';
 import type { FdbRequest } from '../tunnel/fdb.js';
+import { XfrmDatabase } from '../xfrm/database.js';
+import { XfrmService } from './xfrm.js';
 
 export const VERSION = '0.1.0';
+
+/** How often the outer routes are re-read for path MTUs the kernel learned (tunnels.ts refreshRoutes). */
+const ROUTE_REFRESH_MS = 1000;
 
 const LOCK_EX = 2;
 const LOCK_NB = 4;
 
-function systemIo(): EngineIo {
+function systemIo(beforeReceive: () => void): EngineIo {
   return {
+    beforeReceive,
     openReceiver: (protocol) => RawIpv4Socket.open({ protocol }),
-    openSender: (link) => RawIpv4Socket.open({ protocol: 255, ...(link !== 0 ? { device: ifIndexToName(link) } : {}) }),
+    // IP_RECVERR, or a packet the underlay queue drops would count as sent (tx-no-buffer is the truth).
+    openSender: (link) => RawIpv4Socket.open({ protocol: 255, recvErr: true, ...(link !== 0 ? { device: ifIndexToName(link) } : {}) }),
     now: () => performance.now(),
   };
 }
 
-/** Request parameters come from another process: check their shape before the kernel rules run. */
+/**
+ * Request parameters come from another process: check their shape before the kernel rules run, and keep
+ * only the fields TunnelParams has (anything else would be kept in the table and the state file).
+ */
 function checkTunnelParams(value: unknown): TunnelParams {
   if (!isTunnelParams(value)) throw new BurrowError('EINVAL', 'malformed tunnel parameters');
-  return value;
+  const { name, mode, remote, local, link, ttl, tos, pmtudisc, iflags, oflags, ikey, okey } = value;
+  return { name, mode, remote, local, link, ttl, tos, pmtudisc, iflags, oflags, ikey, okey };
 }
 
 /** A 6rd configuration from a request: the prefix crosses the socket as 16 numbers. */
@@ -129,18 +140,24 @@ export async function runDaemon(): Promise<number> {
   const state = loadState(paths.state, (m) => log.info(m));
   const nl = NetlinkHandle.open();
   const table = new TunnelTable();
+  // The IPsec database's clock: wall-clock seconds, for the add and use times `-s` shows.
+  const xfrm = new XfrmDatabase(() => Math.floor(Date.now() / 1000));
   const offloads = parseOffloads(process.env.BURROW_OFFLOAD);
-  const engine = new Engine(table, systemIo(), errnoName, { gro: offloads.gro });
   log.info(`offloads: ${Object.entries(offloads).map(([k, on]) => `${k} ${on ? 'on' : 'off'}`).join(', ')}`);
+  // Link events already queued are read before each receive batch (see EngineIo.beforeReceive).
+  let monitor: NetlinkMonitor | undefined;
+  const engine = new Engine(table, systemIo(() => monitor?.drain(64)), errnoName, xfrm, { gro: offloads.gro });
   const service = new TunnelService(table, engine, nl, paths.state, state, log, undefined, offloads);
   engine.onRouteStale((tunnel) => service.refreshRoute(tunnel));
   const vxlanEngine = new VxlanEngine(systemVxlanIo(nl, log), errnoName, { gro: offloads.gro });
   const links = new VxlanService(vxlanEngine, nl, paths.state, state, log, () => performance.now(), offloads);
-  const monitor = NetlinkMonitor.open((event) => {
+  monitor = NetlinkMonitor.open((event) => {
     service.onNetlinkEvent(event);
     links.onNetlinkEvent(event);
   });
-  service.adopt(state.tunnels);
+  const ipsec = new XfrmService(xfrm, paths.state, state, log);
+  ipsec.adopt(state.xfrm);
+  service.adopt(state.tunnels, state.pending);
   links.adopt(state.vxlan ?? []);
 
   let flushed = false;
@@ -179,6 +196,19 @@ export async function runDaemon(): Promise<number> {
         return links.fdbList();
       case 'fdb.modify':
         return links.fdbModify(String(request.name), checkFdbCommand(request.command), checkFdbRequest(request.request));
+      case 'xfrm.state.add':
+      case 'xfrm.state.del':
+      case 'xfrm.state.get':
+      case 'xfrm.state.list':
+      case 'xfrm.state.flush':
+      case 'xfrm.state.count':
+      case 'xfrm.policy.add':
+      case 'xfrm.policy.del':
+      case 'xfrm.policy.get':
+      case 'xfrm.policy.list':
+      case 'xfrm.policy.flush':
+      case 'xfrm.policy.count':
+        return ipsec.handle(request);
       case 'daemon.status':
         return {
           pid: process.pid,
@@ -194,11 +224,14 @@ export async function runDaemon(): Promise<number> {
         if (request.flush === true) {
           service.flush();
           links.flush();
+          ipsec.flush();
           flushed = true;
         }
         return null;
     }
   };
+  // Path MTUs learned from ICMP (route exceptions) raise no event: the outer routes are re-read.
+  const routeTimer = setInterval(() => service.refreshRoutes(), ROUTE_REFRESH_MS);
   const server = await serveControl(paths.socket, handle, (bug) => log.error(`bug: ${(bug as Error).stack ?? String(bug)}`));
   log.info(`daemon ${VERSION} started, pid ${process.pid}, ${table.size} tunnel(s), ${links.size} vxlan device(s)`);
 
@@ -211,14 +244,20 @@ export async function runDaemon(): Promise<number> {
   process.on('SIGHUP', () => log.info('SIGHUP: nothing to reload'));
   await stopped;
 
+  // The last counters go into the log: a stop loses them otherwise (a new daemon starts from 0).
+  for (const t of table.list()) log.info(`tunnel ${t.name} at stop: ${countersText(t)}`);
+  log.info(`not charged to a tunnel at stop: ${dropsText(engine.drops)}`);
+  clearInterval(routeTimer);
   await server.close();
   monitor.close();
   engine.close();
   vxlanEngine.close();
+  // The counters as they stand (sequence numbers, replay window), for the next daemon.
+  if (!flushed) ipsec.save(true);
   nl.close();
   fs.rmSync(paths.socket, { force: true });
   fs.rmSync(paths.pid, { force: true });
-  if (table.size === 0 && links.size === 0) fs.rmSync(paths.state, { force: true });
+  if (table.size === 0 && links.size === 0 && ipsec.empty) fs.rmSync(paths.state, { force: true });
   log.info('daemon stopped');
   // After a flush nothing of this namespace is left to adopt: the directory goes too.
   if (flushed) fs.rmSync(paths.dir, { recursive: true, force: true });

@@ -1,5 +1,6 @@
 /**
- * The daemon's state on disk: the tunnels the user configured, so that a daemon that was killed (even with
+ * The daemon's state on disk: the tunnels the user configured, and the IPsec states and policies (keys
+ * included: the file is root's alone), so that a daemon that was killed (even with
  * SIGKILL) and started again adopts them. Written atomically (temporary file, fsync, rename), so a crash
  * leaves either the old file or the new one, never half of one.
  *
@@ -11,6 +12,7 @@ import type { PrlEntry } from '../tunnel/isatap.js';
 import { isTunnelParams, type SixRdParams, type TunnelParams } from '../tunnel/params.js';
 import type { FdbRemote } from '../tunnel/fdb.js';
 import { isVxlanParams, type VxlanParams } from '../tunnel/vxlan.js';
+import type { SavedXfrm } from '../xfrm/database.js';
 
 /**
  * One tunnel in the state file: its parameters, plus for sit and isatap the 6rd configuration (the
@@ -33,6 +35,24 @@ export interface DaemonState {
   tunnels: SavedTunnel[];
   /** vxlan devices (absent in files from before vxlan). */
   vxlan?: SavedVxlan[];
+  /** `burrow xfrm` states and policies (absent before any was added). */
+  xfrm?: SavedXfrm;
+  /**
+   * An add or delete under way: written before its device is made or deleted, gone once the change is
+   * done. A daemon killed in between leaves it here, and the next one finishes the change (see
+   * TunnelService.adopt), so that no device is left that no tunnel owns.
+   */
+  pending?: PendingChange;
+}
+
+export interface PendingChange {
+  op: 'add' | 'del';
+  name: string;
+}
+
+function isPendingChange(value: unknown): value is PendingChange {
+  const p = value as Partial<PendingChange> | null;
+  return typeof p === 'object' && p !== null && (p.op === 'add' || p.op === 'del') && typeof p.name === 'string';
 }
 
 /** The 6rd configuration of a saved tunnel, or undefined when it has none or it is malformed. */
@@ -115,7 +135,23 @@ export function loadState(file: string, log: (message: string) => void): DaemonS
   const saved = Array.isArray(state.vxlan) ? state.vxlan : [];
   const vxlan = saved.filter(isSavedVxlan);
   if (vxlan.length !== saved.length) log(`state file ${file}: skipped vxlan entries of an unknown shape`);
-  return { version: 1, bootId: state.bootId, tunnels, vxlan };
+  const xfrm = savedXfrm(state.xfrm);
+  if (state.xfrm !== undefined && xfrm === undefined) log(`state file ${file}: skipped xfrm states and policies that are not readable`);
+  return {
+    version: 1,
+    bootId: state.bootId,
+    tunnels,
+    vxlan,
+    ...(xfrm ? { xfrm } : {}),
+    ...(isPendingChange(state.pending) ? { pending: state.pending } : {}),
+  };
+}
+
+/** The xfrm part of a state file when it has the expected shape (each entry is checked again on adoption). */
+function savedXfrm(value: unknown): SavedXfrm | undefined {
+  const x = value as Partial<SavedXfrm> | undefined;
+  if (typeof x !== 'object' || x === null || !Array.isArray(x.states) || !Array.isArray(x.policies)) return undefined;
+  return { states: x.states, policies: x.policies, indexGenerator: Number(x.indexGenerator) >>> 0 };
 }
 
 export function saveState(file: string, state: DaemonState): void {

@@ -28,7 +28,7 @@ import { ipv4OfCompatible, type NextHopRoute } from '../tunnel/nexthop.js';
 import { defaultMtu, Tunnel, type OuterRouteState } from '../tunnel/tunnel.js';
 import { isatapInterfaceId } from '../tunnel/sit.js';
 import type { Logger } from './log.js';
-import { savedPrl, savedSixRd, saveState, type DaemonState, type SavedTunnel } from './state.js';
+import { savedPrl, savedSixRd, saveState, type DaemonState, type PendingChange, type SavedTunnel } from './state.js';
 import { adoptEach, applyOffloads, deviceExists, notOurs, offloadOptions, reopenDevice } from './devices.js';
 import { NO_OFFLOADS, type OffloadSet } from './offload.js';
 
@@ -57,11 +57,15 @@ export class TunnelService {
 
   add(requested: TunnelParams): void {
     const params = planAdd(this.table, requested, (name) => this.deviceExists(name));
+    // The state file learns of the tunnel before its device exists: killed from here on, the daemon
+    // leaves a tunnel that the next one makes whole, never a persistent device that nobody owns.
+    this.save(params, { op: 'add', name: params.name });
     let device: TunDevice;
     try {
       device = TunDevice.create(params.name, { ...offloadOptions(this.offloads), persist: true });
       applyOffloads(device, this.offloads, this.log);
     } catch (error) {
+      this.save();
       // The name was free a moment ago; another program took it since.
       if (error instanceof BurrowError && error.code === 'EBUSY') throw new BurrowError(protocolOfMode(params.mode) === 41 ? 'ENOBUFS' : 'EEXIST');
       throw error;
@@ -75,6 +79,7 @@ export class TunnelService {
     } catch (error) {
       device.setPersist(false);
       device.close();
+      this.save();
       throw error;
     }
     this.table.add(tunnel);
@@ -101,13 +106,23 @@ export class TunnelService {
   /** Deletes the tunnel called `name`, or (no name) the one whose identity matches `requested`. */
   del(name: string, requested: TunnelParams): void {
     const tunnel = name === '' ? findForDelete(this.table, requested) : this.mustGet(name);
-    this.remove(tunnel);
+    // Marked first, so that a daemon killed between the device's deletion and the state file's leaves
+    // the next one a delete to finish rather than a device without a tunnel (or a tunnel to re-make).
+    this.save(undefined, { op: 'del', name: tunnel.name });
+    // Out of the table and the engine (which closes its fd) first, so the deletion is no news to them.
+    this.table.remove(tunnel);
+    this.engine.detach(tunnel);
+    this.deleteDevice(tunnel.ifindex);
+    this.save();
+    this.log.info(`deleted tunnel ${tunnel.name}: ${countersText(tunnel)}`);
+  }
+
+  private deleteDevice(ifindex: number): void {
     try {
-      linkDel(this.nl, tunnel.ifindex);
+      linkDel(this.nl, ifindex);
     } catch (error) {
       if (!(error instanceof BurrowError && error.code === 'ENODEV')) throw error;
     }
-    this.log.info(`deleted tunnel ${tunnel.name}`);
   }
 
   /** SIOCADD6RD / SIOCDEL6RD on the device called `name` (spec 1.8). */
@@ -150,8 +165,16 @@ export class TunnelService {
    * Takes over the tunnels of the state file: attaches to each persistent device, or creates it again
    * when it is gone (the configuration is the user's; addresses and routes on a re-created device are not).
    */
-  adopt(saved: readonly SavedTunnel[]): void {
-    adoptEach(saved, 'tunnel', this.log, (entry) => this.adoptOne(entry));
+  adopt(saved: readonly SavedTunnel[], pending?: PendingChange): void {
+    adoptEach(saved, 'tunnel', this.log, (entry) => {
+      if (pending?.name === entry.name) {
+        // A change the last daemon did not finish: its device may be half made or half gone.
+        this.log.info(`finishing the ${pending.op === 'add' ? 'add' : 'delete'} of tunnel ${entry.name} that a stopped daemon left`);
+        if (this.deviceExists(entry.name)) this.deleteDevice(linkByName(this.nl, entry.name).index);
+        if (pending.op === 'del') return;
+      }
+      this.adoptOne(entry);
+    });
     this.save();
   }
 
@@ -184,8 +207,7 @@ export class TunnelService {
       case 'link': {
         const tunnel = this.byIndex(event.link.index);
         if (tunnel && event.action === 'del') {
-          this.log.info(`device ${tunnel.name} was deleted; removing the tunnel`);
-          this.remove(tunnel);
+          this.forget(tunnel, `device ${tunnel.name} was deleted`);
         } else if (tunnel) {
           tunnel.up = event.link.flags.up;
         }
@@ -210,6 +232,16 @@ export class TunnelService {
         this.log.error(`netlink monitor: ${event.error.message}`);
         break;
     }
+  }
+
+  /**
+   * Re-reads every tunnel's outer route. The daemon calls it every second, because a path MTU the
+   * kernel learns from an ICMP frag-needed about an outer packet (raw_err updates the route's PMTU
+   * exception, at least 552 bytes: min_pmtu) comes with no netlink event; this is how burrow follows
+   * the path MTU that the kernel's tunnels take from ipip_err/ipgre_err (spec 3.7, reliability S2).
+   */
+  refreshRoutes(): void {
+    this.scheduleRouteRefresh();
   }
 
   /**
@@ -437,11 +469,17 @@ export class TunnelService {
 
   private watchDevice(t: Tunnel, device: TunDevice): void {
     device.onError((error) => {
-      if (error.fatal && this.table.get(t.name) === t) {
-        this.log.info(`device ${t.name} is gone (${error.code}); removing the tunnel`);
-        this.remove(t);
-      }
+      if (error.fatal && this.table.get(t.name) === t) this.forget(t, `device ${t.name} is gone (${error.code})`);
     });
+  }
+
+  /**
+   * The device went away under the daemon: the tunnel goes too. Its last counters are logged on the next
+   * turn of the event loop, after the batch that found the device gone has counted what it did.
+   */
+  private forget(t: Tunnel, why: string): void {
+    this.remove(t);
+    setImmediate(() => this.log.info(`${why}; removed the tunnel: ${countersText(t)}`));
   }
 
   private remove(t: Tunnel): void {
@@ -479,10 +517,29 @@ export class TunnelService {
     return deviceExists(this.nl, name);
   }
 
-  private save(): void {
+  /** Writes the table's tunnels (and `adding`, about to be made) and the change under way, if any. */
+  private save(adding?: TunnelParams, pending?: PendingChange): void {
     this.state.tunnels = this.table.list().map(saved);
+    if (adding) this.state.tunnels.push(adding);
+    if (pending) this.state.pending = pending;
+    else delete this.state.pending;
     saveState(this.stateFile, this.state);
   }
+}
+
+/**
+ * A tunnel's counters for the log, the numbers `burrow -s -s tunnel show` prints: `rx P packets B bytes
+ * E errors, tx P packets B bytes E errors, drops: reason N, ...` (drops sorted by reason).
+ */
+export function countersText(t: Tunnel): string {
+  const s = t.stats;
+  return `rx ${s.rxPackets} packets ${s.rxBytes} bytes ${s.rxErrors} errors, tx ${s.txPackets} packets ${s.txBytes} bytes ${s.txErrors} errors, ${dropsText(t.drops)}`;
+}
+
+/** `drops: reason N, ...` sorted by reason, or `drops: none`. */
+export function dropsText(drops: ReadonlyMap<string, number>): string {
+  const reasons = [...drops.keys()].sort();
+  return `drops: ${reasons.length === 0 ? 'none' : reasons.map((r) => `${r} ${drops.get(r)}`).join(', ')}`;
 }
 
 function isSit(t: Tunnel): boolean {

@@ -1,13 +1,22 @@
 /**
  * The ICMP errors the engine sends, built with wire/ builders in the form Linux sends them:
  * port unreachable to the sender of an outer packet no tunnel took (tunnel4 / gre_rcv), and frag-needed
- * or Packet Too Big to the sender of an inner packet too big for the path (tnl_update_pmtu).
+ * or Packet Too Big to the sender of an inner packet too big for the path (tnl_update_pmtu), and host
+ * (IPv6: address) unreachable to the sender of a packet a vti has no IPsec path for (dst_link_failure).
  * Each returns the length written into `out`, or 0 when Linux would send nothing about that packet.
  */
 import { buildIcmpError, icmpErrorPermitted } from '../wire/icmp.js';
 import { buildIcmpv6Error, icmpv6ErrorPermitted } from '../wire/icmpv6.js';
 import { ipv4DstUnchecked, ipv4SrcUnchecked } from '../wire/ipv4.js';
-import { ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, ICMP_PORT_UNREACH, ICMPV6_PACKET_TOO_BIG } from '../wire/numbers.js';
+import {
+  ICMP_DEST_UNREACH,
+  ICMP_FRAG_NEEDED,
+  ICMP_HOST_UNREACH,
+  ICMP_PORT_UNREACH,
+  ICMPV6_ADDR_UNREACH,
+  ICMPV6_DEST_UNREACH,
+  ICMPV6_PACKET_TOO_BIG,
+} from '../wire/numbers.js';
 
 let nextId = 1;
 function icmpId(): number {
@@ -44,4 +53,19 @@ export function buildFragNeeded(packet: Uint8Array, start: number, length: numbe
 export function buildPacketTooBig(packet: Uint8Array, start: number, length: number, mtu: number, out: Uint8Array, at: number): number {
   if (!icmpv6ErrorPermitted(packet, start, length, ICMPV6_PACKET_TOO_BIG)) return 0;
   return buildIcmpv6Error(out, at, ICMPV6_PACKET_TOO_BIG, 0, mtu, packet, start + 24, packet, start + 8, packet, start, length);
+}
+
+/**
+ * Host unreachable (IPv4) or address unreachable (IPv6) about an inner packet, from its destination
+ * (as frag-needed is: a source the stack accepts on the tunnel device), to its source.
+ */
+export function buildHostUnreachable(packet: Uint8Array, start: number, length: number, out: Uint8Array, at: number): number {
+  if (packet[start] >>> 4 === 6) {
+    if (!icmpv6ErrorPermitted(packet, start, length, ICMPV6_DEST_UNREACH)) return 0;
+    return buildIcmpv6Error(out, at, ICMPV6_DEST_UNREACH, ICMPV6_ADDR_UNREACH, 0, packet, start + 24, packet, start + 8, packet, start, length);
+  }
+  if (!icmpErrorPermitted(packet, start, length)) return 0;
+  const to = ipv4SrcUnchecked(packet, start);
+  const from = ipv4DstUnchecked(packet, start);
+  return buildIcmpError(out, at, ICMP_DEST_UNREACH, ICMP_HOST_UNREACH, 0, from, to, packet, start, length, icmpId());
 }

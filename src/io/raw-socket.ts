@@ -12,7 +12,8 @@
  * header's destination (it picks the route). The kernel still fills in (raw(7), raw_send_hdrinc):
  * total length and header checksum always; the source address when it is 0; the ID when it is 0 and
  * DF is clear (a DF packet keeps ID 0, as ip_select_ident does). It never fragments: a packet longer
- * than the route's MTU fails with EMSGSIZE, so burrow fragments itself. No route: ENETUNREACH.
+ * than the route's MTU fails with EMSGSIZE, so burrow fragments itself. No route: ENETUNREACH. A packet
+ * the device queue drops is reported as sent unless IP_RECVERR is on (`recvErr`), then as ENOBUFS.
  *
  * For a socket that only sends, use protocol IPPROTO_RAW (255): it receives nothing, so no copies of
  * incoming packets pile up in a buffer nobody reads.
@@ -27,6 +28,13 @@ export interface RawIpv4Options extends SocketOptions {
   headerIncluded?: boolean;
   /** bind(): receive only packets addressed to this local IPv4 address (host order). */
   localAddress?: number;
+  /**
+   * IP_RECVERR: report every send error. Without it a raw socket reports a packet that the device's
+   * queue (qdisc) dropped as sent (raw_send_hdrinc turns ENOBUFS into success), so a sender that
+   * counts what it sends wants it. Local errors such as EMSGSIZE then also go to the error queue,
+   * which nothing reads (it is bounded by the receive buffer).
+   */
+  recvErr?: boolean;
 }
 
 export class RawIpv4Socket extends DatagramPort {
@@ -44,6 +52,7 @@ export class RawIpv4Socket extends DatagramPort {
     configureSocket(fd, options);
     try {
       if (options.headerIncluded ?? true) setsockoptInt(fd, c.IPPROTO_IP, c.IP_HDRINCL, 1);
+      if (options.recvErr) setsockoptInt(fd, c.IPPROTO_IP, c.IP_RECVERR, 1);
       if (options.localAddress !== undefined) bind(fd, sockaddrIn(options.localAddress, 0));
     } catch (e) {
       closeFd(fd);

@@ -37,9 +37,24 @@ export const DROP_REASONS = {
   'ecn-ce-not-ect': { text: 'outer ECN is CE but the inner packet is not ECN-capable (RFC 6040)', counters: ['rxFrameErrors', RX_ERR] },
   'inner-malformed': { text: 'inner packet truncated, or not the IP version the outer protocol says (vxlan: IP frame without its full IP header)', counters: ['rxLengthErrors', RX_ERR] },
   'xfrm-in-no-state': {
-    text: 'ESP with no IPsec state for its SPI (charged to the vti whose endpoints match, as vti_rcv_cb does)',
+    text: 'vti: ESP with no tunnel-mode state for its destination, SPI and mark = ikey (vti_rcv_cb charges the vti)',
     counters: [RX_ERR, 'rxDropped'],
   },
+  'esp-malformed': {
+    text: 'vti: ESP shorter than its header, IV and ICV, a bad trailer after decryption, or not IPv4 inside',
+    counters: [RX_ERR, 'rxDropped'],
+  },
+  'esp-replay': { text: 'vti: ESP sequence number already seen in the replay window (state stats: replay)', counters: [RX_ERR, 'rxDropped'] },
+  'esp-replay-window': {
+    text: 'vti: ESP sequence number older than the replay window (state stats: replay-window)',
+    counters: [RX_ERR, 'rxDropped'],
+  },
+  'esp-integrity': { text: 'vti: ESP ICV does not verify: tampered, or the wrong key (state stats: failed)', counters: [RX_ERR, 'rxDropped'] },
+  'xfrm-in-policy': {
+    text: 'vti: the inbound policy check refused the packet (no policy for a tunnel-mode packet, a block policy, no matching template; mark = ikey)',
+    counters: [RX_ERR, 'rxDropped'],
+  },
+  'esp-no-tunnel': { text: 'ESP whose outer addresses match no vti that is up (burrow decrypts only for vti devices)', counters: [] },
   'sixrd-source-spoofed': {
     text: 'NBMA sit: the inner source is in the 6rd prefix but embeds another IPv4 address than the outer source',
     counters: [RX_ERR],
@@ -65,15 +80,20 @@ export const DROP_REASONS = {
   'no-fdb-entry': { text: 'vxlan: no FDB entry for the destination MAC and no default entry (or a remote without address)', counters: ['txDropped'] },
   'too-big': { text: 'inner packet over the path MTU with DF (ICMP frag-needed / Packet Too Big sent)', counters: [TX_ERR] },
   'no-route': { text: 'no route to the remote, or local is not a local address', counters: ['txCarrierErrors', TX_ERR] },
-  'dead-loop': { text: 'the route to the remote goes back into the tunnel itself', counters: ['collisions', TX_ERR] },
+  'dead-loop': { text: 'the route to the remote goes back into the tunnel itself, or the packet is already 8 tunnels deep (a loop through other tunnels)', counters: ['collisions', TX_ERR] },
   'nbma-no-destination': { text: 'remote any and no route through the tunnel gives a next hop', counters: ['txFifoErrors', TX_ERR] },
   'nbma-no-ipv4-neighbour': {
     text: 'remote any and the IPv6 next hop has no IPv4 address in it (not 6rd/6to4, ISATAP or ::a.b.c.d)',
     counters: [TX_ERR],
   },
   'xfrm-out-no-state': {
-    text: 'vti: no IPsec state and policy carry the packet (xfrm_lookup_route fails)',
+    text: 'vti: no out policy (mark = okey) whose template resolves to a tunnel-mode state with the vti endpoints (ICMP unreachable sent)',
     counters: ['txCarrierErrors', TX_ERR],
+  },
+  'xfrm-out-policy-block': { text: 'vti: the out policy is action block (ICMP unreachable sent)', counters: ['txCarrierErrors', TX_ERR] },
+  'xfrm-out-seq-overflow': {
+    text: 'vti: the state has used up its 32-bit sequence numbers and must be replaced',
+    counters: ['txAbortedErrors', TX_ERR],
   },
   'tx-no-buffer': { text: 'the underlay socket had no buffer space', counters: ['txDropped'] },
   'tx-send-failed': { text: 'the underlay socket refused the packet for another reason', counters: [TX_ERR] },

@@ -4,16 +4,23 @@
  * common tail of ip_tunnel_rcv (inner packet sanity, ECN decapsulation).
  */
 import { internetChecksum } from '../wire/checksum.js';
+import { greHeaderLength } from '../wire/gre.js';
 import {
   ipv4DfUnchecked,
   ipv4DstUnchecked,
   ipv4SetEcnCeUnchecked,
+  ipv4SetEct1Unchecked,
   ipv4TosUnchecked,
   ipv4TtlUnchecked,
   ipVersionUnchecked,
   writeIpv4Header,
 } from '../wire/ipv4.js';
-import { IPV6_MIN_MTU, ipv6HopLimitUnchecked, ipv6SetEcnCeUnchecked, ipv6TrafficClassUnchecked } from '../wire/ipv6.js';
+import {
+  ipv6HopLimitUnchecked,
+  ipv6SetEcnCeUnchecked,
+  ipv6SetEct1Unchecked,
+  ipv6TrafficClassUnchecked,
+} from '../wire/ipv6.js';
 import type { DropReason } from './drop.js';
 import type { DecapResult, EncapResult, Receive } from './mode.js';
 import type { TunnelTable } from './table.js';
@@ -86,8 +93,45 @@ export function checkTransmit(
   // The kernel reports frag-needed only for an inner DF packet and quietly lowers the inner route's
   // PMTU otherwise; burrow cannot touch the inner route, so it reports frag-needed in both cases, which
   // lowers that PMTU the same way (the inner non-DF case is rare: the device MTU already fits the path).
-  if (version === 4) return 'too-big';
-  return mtu >= IPV6_MIN_MTU ? 'too-big' : null;
+  // An IPv6 packet over a path below 1280 gets no Packet Too Big (the caller checks `out.mtu`): the
+  // kernel sends it with DF anyway and ip_fragment drops it; burrow drops it here, where it is counted.
+  return 'too-big';
+}
+
+/**
+ * How many tunnel headers an inner packet may already carry before burrow refuses to add one more. The
+ * kernel stops nested transmits at its recursion limit (XMIT_RECURSION_LIMIT, 8: "Dead loop on virtual
+ * device"); burrow's transmits do not nest (each goes back through the kernel), so without this count
+ * two tunnels routed into each other would pass a packet between them for ever, growing, and once
+ * fragmented, multiplying (RFC 1326 "Mutual Encapsulation Considered Dangerous").
+ */
+export const MAX_NESTING = 8;
+
+/**
+ * How many IPv4 tunnel headers (protocol 4, 41 or 47) the IPv4 packet at bytes[start, start+length)
+ * begins with, counting at most `limit`. A first fragment is walked into (its payload starts with the
+ * next header); a later fragment ends the walk, as does anything that is not IPv4 in ipip or gre.
+ */
+export function tunnelNesting(bytes: Uint8Array, start: number, length: number, limit = MAX_NESTING): number {
+  const end = start + length;
+  let at = start;
+  let depth = 0;
+  while (depth < limit) {
+    if (end - at < 20 || bytes[at] >> 4 !== 4) return depth;
+    const protocol = bytes[at + 9];
+    if (protocol !== 4 && protocol !== 41 && protocol !== 47) return depth;
+    depth++;
+    const ihl = (bytes[at] & 0x0f) << 2;
+    if (((bytes[at + 6] & 0x1f) | bytes[at + 7]) !== 0 || ihl < 20) return depth;
+    at += ihl;
+    if (protocol === 41) return depth;
+    if (protocol === 47) {
+      if (end - at < 4 || ((bytes[at] << 8) | bytes[at + 1]) & 0x4007) return depth;
+      if (((bytes[at + 2] << 8) | bytes[at + 3]) !== 0x0800) return depth;
+      at += greHeaderLength((bytes[at] << 8) | bytes[at + 1]);
+    }
+  }
+  return depth;
 }
 
 /** Inner fields the outer header is derived from: TTL/hop limit and DS field, or -1 for non-IP. */
@@ -159,6 +203,8 @@ export function transmitIp(
   out: EncapResult,
 ): DropReason | null {
   const p = t.params;
+  // An IPv4 packet already inside MAX_NESTING tunnels is going round a loop of tunnels.
+  if (version === 4 && tunnelNesting(bytes, start, length) >= MAX_NESTING) return 'dead-loop';
   const path = p.remote !== 0 ? fixedPath(t) : nextHopPath(t, bytes, start, version);
   // No route through the tunnel (the kernel's missing skb_dst), or an IPv6 neighbour with no IPv4 in it.
   if (path.destination === 0) return version === 4 ? 'nbma-no-destination' : 'nbma-no-ipv4-neighbour';
@@ -197,7 +243,8 @@ export function decapsulate(
 /**
  * The common tail of ip_tunnel_rcv / ipip6_rcv once a tunnel took the packet: the inner packet must be
  * the IP version the outer protocol or GRE type says and hold its header, then ECN decapsulation per
- * RFC 6040 (outer CE on a Not-ECT inner is dropped; on an ECT inner it marks the inner CE).
+ * RFC 6040 (outer CE on a Not-ECT inner is dropped; on an ECT inner it marks the inner CE; outer ECT(1)
+ * turns an ECT(0) inner into ECT(1)).
  */
 export function finishReceive(
   bytes: Uint8Array,
@@ -213,6 +260,9 @@ export function finishReceive(
   if (action === EcnAction.SetCe) {
     if (expectedVersion === 4) ipv4SetEcnCeUnchecked(bytes, innerStart);
     else ipv6SetEcnCeUnchecked(bytes, innerStart);
+  } else if (action === EcnAction.SetEct1) {
+    if (expectedVersion === 4) ipv4SetEct1Unchecked(bytes, innerStart);
+    else ipv6SetEct1Unchecked(bytes, innerStart);
   }
   out.start = innerStart;
   out.length = innerLength;

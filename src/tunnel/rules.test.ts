@@ -33,13 +33,16 @@ test('ECN decapsulation: the 16 pairs of RFC 6040 as Linux applies them', () => 
     for (let inner = 0; inner < 4; inner++) {
       let action: EcnAction;
       if (inner === 0) action = outer === 0 ? EcnAction.Keep : outer === 3 ? EcnAction.Drop : EcnAction.KeepLogged;
-      else action = outer === 3 && inner !== 3 ? EcnAction.SetCe : EcnAction.Keep;
+      else if (outer === 3) action = inner !== 3 ? EcnAction.SetCe : EcnAction.Keep;
+      else action = outer === 1 && inner === 2 ? EcnAction.SetEct1 : EcnAction.Keep;
       expected[`${names[outer]}/${names[inner]}`] = action;
       assert.equal(ecnDecapsulate(outer, inner), action, `outer ${names[outer]} inner ${names[inner]}`);
     }
   }
   assert.equal(expected['ce/not-ect'], EcnAction.Drop);
   assert.equal(expected['ce/ect0'], EcnAction.SetCe);
+  // Found by the fuzz suite: an ECT(0) inner under an ECT(1) outer leaves as ECT(1) (Linux 5.8+).
+  assert.equal(expected['ect1/ect0'], EcnAction.SetEct1);
 });
 
 test('sequence window: serial-number comparison with wrap, 0 accepts anything', () => {

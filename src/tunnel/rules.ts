@@ -51,8 +51,19 @@ export const enum EcnAction {
   SetCe = 2,
   /** Outer CE on a Not-ECT inner cannot be signalled: drop (rx_frame_errors). */
   Drop = 3,
+  /** Outer ECT(1) on an ECT(0) inner: the inner becomes ECT(1) (RFC 6040 4.2; Linux since 5.8). */
+  SetEct1 = 4,
 }
 
+/**
+ * RFC 6040 figure 4 (rows: arriving inner, columns: arriving outer), as INET_ECN_decapsulate applies it:
+ *
+ *   inner \ outer  Not-ECT  ECT(0)    ECT(1)    CE
+ *   Not-ECT        Not-ECT  Not-ECT*  Not-ECT*  drop*
+ *   ECT(0)         ECT(0)   ECT(0)    ECT(1)    CE
+ *   ECT(1)         ECT(1)   ECT(1)    ECT(1)    CE
+ *   CE             CE       CE        CE        CE          (* logged)
+ */
 export function ecnDecapsulate(outerTos: number, innerDsfield: number): EcnAction {
   const outer = outerTos & ECN_MASK;
   const inner = innerDsfield & ECN_MASK;
@@ -60,7 +71,8 @@ export function ecnDecapsulate(outerTos: number, innerDsfield: number): EcnActio
     if (outer === ECN_NOT_ECT) return EcnAction.Keep;
     return outer === ECN_CE ? EcnAction.Drop : EcnAction.KeepLogged;
   }
-  return outer === ECN_CE && inner !== ECN_CE ? EcnAction.SetCe : EcnAction.Keep;
+  if (outer === ECN_CE) return inner === ECN_CE ? EcnAction.Keep : EcnAction.SetCe;
+  return outer === ECN_ECT_1 && inner === ECN_ECT_0 ? EcnAction.SetEct1 : EcnAction.Keep;
 }
 
 /**

@@ -12,6 +12,7 @@ import {
   ipv4HeaderLengthUnchecked,
   ipv4ProtocolUnchecked,
   ipv4SetEcnCeUnchecked,
+  ipv4SetEct1Unchecked,
   ipv4SetTosUnchecked,
   ipv4SrcUnchecked,
   ipv4TosUnchecked,
@@ -312,12 +313,16 @@ test('ipv4: TTL decrement patches the checksum as a full recomputation would', (
   }
 });
 
-test('ipv4: ECN CE marking (RFC 6040) and TOS rewrite keep the checksum right', () => {
+test('ipv4: ECN CE marking and ECT(0) to ECT(1) (RFC 6040) and TOS rewrite keep the checksum right', () => {
   for (let tos = 0; tos < 256; tos++) {
     const b = ECHO_HEADER.slice();
     const view = new Ipv4View(b);
     view.tos = tos;
     view.fillChecksum();
+    const ect1 = b.slice();
+    assert.equal(ipv4SetEct1Unchecked(ect1, 0), (tos & 3) === 2);
+    assert.equal(ect1[1], (tos & 3) === 2 ? (tos & ~3) | 1 : tos);
+    assert.equal(internetChecksum(ect1, 0, 20), 0);
     const marked = ipv4SetEcnCeUnchecked(b, 0);
     assert.equal(marked, (tos & 3) !== 0);
     assert.equal(b[1], (tos & 3) === 0 ? tos : tos | 3);

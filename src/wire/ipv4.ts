@@ -382,6 +382,16 @@ export function ipv4SetEcnCeUnchecked(bytes: Uint8Array, offset: number): boolea
   return true;
 }
 
+/** Turns ECT(0) into ECT(1) and patches the checksum, as IP_ECN_set_ect1 does; false for any other ECN. */
+export function ipv4SetEct1Unchecked(bytes: Uint8Array, offset: number): boolean {
+  const tos = bytes[offset + 1];
+  if ((tos & 0x03) !== 0x02) return false;
+  const word = (bytes[offset] << 8) | tos;
+  bytes[offset + 1] = tos ^ 0x03;
+  patchChecksum(bytes, offset, word, word ^ 0x03);
+  return true;
+}
+
 /** Replaces the TOS byte and patches the checksum. */
 export function ipv4SetTosUnchecked(bytes: Uint8Array, offset: number, tos: number): void {
   const word = (bytes[offset] << 8) | bytes[offset + 1];

@@ -11,6 +11,7 @@ import {
   ipv6NextHeaderUnchecked,
   ipv6PayloadLengthUnchecked,
   ipv6SetEcnCeUnchecked,
+  ipv6SetEct1Unchecked,
   ipv6TrafficClassUnchecked,
   Ipv6Header,
   Ipv6View,
@@ -141,6 +142,18 @@ test('ipv6: ECN CE marking touches only the ECN bits, and never Not-ECT', () => 
     const marked = ipv6SetEcnCeUnchecked(b, 0);
     assert.equal(marked, (tc & 3) !== 0);
     assert.equal(view.trafficClass, (tc & 3) === 0 ? tc : tc | 3);
+    assert.equal(view.flowLabel, 0x31908);
+    assert.equal(view.version, 6);
+  }
+});
+
+test('ipv6: ECT(0) becomes ECT(1), touching only the ECN bits', () => {
+  for (let tc = 0; tc < 256; tc++) {
+    const b = HEADER.slice();
+    const view = new Ipv6View(b);
+    view.trafficClass = tc;
+    assert.equal(ipv6SetEct1Unchecked(b, 0), (tc & 3) === 2);
+    assert.equal(view.trafficClass, (tc & 3) === 2 ? (tc & ~3) | 1 : tc);
     assert.equal(view.flowLabel, 0x31908);
     assert.equal(view.version, 6);
   }

@@ -234,3 +234,10 @@ export function ipv6SetEcnCeUnchecked(bytes: Uint8Array, offset: number): boolea
   bytes[offset + 1] |= 0x30;
   return true;
 }
+
+/** Turns ECT(0) into ECT(1), as IP6_ECN_set_ect1 does; false (unchanged) for any other ECN value. */
+export function ipv6SetEct1Unchecked(bytes: Uint8Array, offset: number): boolean {
+  if (((bytes[offset + 1] >> 4) & 0x03) !== 0x02) return false;
+  bytes[offset + 1] ^= 0x30;
+  return true;
+}

@@ -85,5 +85,38 @@ test('anti-replay window (xfrm_replay_check_legacy): duplicates, too old, reorde
 test('key and ICV lengths are checked', () => {
   assert.throws(() => new SecurityAssociation({ spi: 1, transform: { ...GCM, key: hex('00112233445566778899aabbccddeeff') }, replayWindow: 0 }));
   assert.throws(() => new SecurityAssociation({ spi: 1, transform: { ...GCM, icvBits: 100 }, replayWindow: 0 }));
-  assert.throws(() => new SecurityAssociation({ spi: 1, transform: { ...CBC, icvBits: 96 }, replayWindow: 0 }));
+  assert.throws(() => new SecurityAssociation({ spi: 1, transform: { ...CBC, icvBits: 100 }, replayWindow: 0 }));
+  assert.throws(() => new SecurityAssociation({ spi: 1, transform: { ...CBC, icvBits: 264 }, replayWindow: 0 }));
+  // `auth hmac(sha256)` is truncated to 96 bits by the kernel: accepted.
+  assert.equal(new SecurityAssociation({ spi: 1, transform: { ...CBC, icvBits: 96 }, replayWindow: 0 }).icvLength, 12);
+});
+
+test('seal and open work in place: header and IV before the inner packet, trailer and ICV after', () => {
+  for (const transform of [GCM, CBC]) {
+    const tx = new SecurityAssociation({ spi: 0x42, transform, replayWindow: 32 });
+    const rx = new SecurityAssociation({ spi: 0x42, transform, replayWindow: 32 });
+    const bytes = Buffer.alloc(256, 0xa5);
+    const at = 64;
+    inner(100).copy(bytes, at);
+    const length = tx.seal(bytes, at, 100, 4);
+    const espStart = at - tx.headerLength;
+    assert.equal(length, tx.overhead(100) + 100);
+    assert.equal(bytes.readUInt32BE(espStart), 0x42);
+    assert.equal(bytes.readUInt32BE(espStart + 4), 1);
+    assert.equal(bytes[espStart - 1], 0xa5, 'nothing written before the ESP header');
+    assert.equal(bytes[espStart + length], 0xa5, 'nothing written after the ICV');
+    const out = { start: 0, length: 0, nextHeader: 0 };
+    assert.equal(rx.open(bytes, espStart, length, out), null);
+    assert.equal(out.start, at, 'the inner packet is back where it was');
+    assert.deepEqual(bytes.subarray(out.start, out.start + out.length), inner(100));
+    assert.equal(out.nextHeader, 4);
+  }
+});
+
+test('an SA whose 32-bit sequence numbers are used up seals nothing', () => {
+  const tx = new SecurityAssociation({ spi: 1, transform: GCM, replayWindow: 0 });
+  tx.outboundSequence = 0xfffffffe;
+  assert.ok(tx.encrypt(inner(20), 4) !== null);
+  assert.equal(tx.encrypt(inner(20), 4), null);
+  assert.equal(tx.stats.packets, 1);
 });

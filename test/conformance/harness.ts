@@ -49,6 +49,7 @@ export const ROOT = path.resolve(here, '..', '..', '..');
 export const CASE_FILE = path.join(ROOT, 'test', 'conformance', 'tunnel-cases.json');
 /** `burrow link` against `ip link`, `burrow fdb` against `bridge fdb`. */
 export const LINK_CASE_FILE = path.join(ROOT, 'test', 'conformance', 'link-cases.json');
+export const XFRM_CASE_FILE = path.join(ROOT, 'test', 'conformance', 'xfrm-cases.json');
 export const BURROW = path.join(ROOT, 'bin', 'burrow');
 
 /** The stderr prefix of a burrow command that got as far as the daemon. */
@@ -57,7 +58,7 @@ export const DAEMON_STAGE = 'Cannot talk to the burrow daemon: ';
 /** ip's texts with its program name replaced by burrow's, and nothing else. */
 export function substituteProgramName(text: string): string {
   return text
-    .replace(/(^|[\s"])ip(?= (?:tunnel|tunl|link|-help|help)\b)/gm, '$1burrow')
+    .replace(/(^|[\s"])ip(?= (?:tunnel|tunl|link|xfrm|-help|help)\b)/gm, '$1burrow')
     .replace(/(^|[\s"])bridge(?= fdb\b)/gm, '$1burrow');
 }
 
@@ -114,6 +115,13 @@ export function runBurrow(args: string[]): Promise<Outcome> {
 export function cleanUp(): void {
   if (runDir !== undefined) fs.rmSync(runDir, { recursive: true, force: true });
   runDir = undefined;
+}
+
+/** burrow, with no daemon to talk to, got as far as the daemon and printed nothing else. */
+export function reachedDaemonStage(burrow: Outcome): void {
+  assert.equal(burrow.stdout, '');
+  assert.ok(burrow.stderr.startsWith(DAEMON_STAGE), `did not reach the daemon stage: ${JSON.stringify(burrow.stderr)}`);
+  assert.equal(burrow.exit, 1);
 }
 
 /** What "valid input" means for one object: how far burrow got, and what the oracle's kernel said. */

@@ -3,14 +3,15 @@
  * their range, describe() never throws, decode(encode(x)) = x for every header generator, checksums
  * verify after emit and catch any single flipped bit, and every prefix of a valid packet is truncated.
  *
- * Budget: a fixed seed and FUZZ_RUNS runs per property (default 150, a few seconds for the file).
- * `FUZZ_RUNS=20000 FUZZ_SEED=123 node --test dist/test/fuzz/` for a long run; a failure prints fast-check's
- * seed and path, and the shrunk input belongs in a regression test beside the codec.
+ * Budget (budget.ts): a fixed seed and FUZZ_RUNS runs per property (default 150, a few seconds for the
+ * file); `npm run fuzz` for a long run. A failure prints fast-check's seed and path, and the shrunk input
+ * belongs in a regression test beside the codec.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { loadFixture, toHex } from '../fixtures/hex.js';
+import { budget } from './budget.js';
 import {
   ArpView,
   buildIcmpError,
@@ -61,10 +62,7 @@ import {
   writeIpv4Header,
 } from '../../src/wire/index.js';
 
-const RUNS = Number(process.env.FUZZ_RUNS ?? 150) || 150;
-const SEED = Number(process.env.FUZZ_SEED ?? 0x62757272) | 0; // "burr"
-const OPTIONS = { seed: SEED, numRuns: RUNS, includeErrorInReport: true };
-console.log(`wire fuzz: seed ${SEED}, ${RUNS} runs per property (FUZZ_SEED / FUZZ_RUNS to change)`);
+const fuzz = budget('wire');
 
 // ---------------------------------------------------------------------------------------------------
 // Generators
@@ -251,7 +249,7 @@ const offset = fc.oneof(fc.constantFrom(0, 14, 20, 24, 28, 34, 42, 48, 50, 54, 6
 // 1. Decoders never throw and never read outside (offset, length)
 
 test('fuzz: every view is total over arbitrary bytes, offsets and lengths, and reads only inside its range', () => {
-  fc.assert(
+  fuzz.check(
     fc.property(input, offset, fc.nat(2100), (data, start, size) => {
       const offset = Math.min(start, data.length);
       const length = Math.min(size, data.length - offset);
@@ -273,12 +271,11 @@ test('fuzz: every view is total over arbitrary bytes, offsets and lengths, and r
         }
       }
     }),
-    OPTIONS,
   );
 });
 
 test('fuzz: parse functions return a record or a reason, never throw', () => {
-  fc.assert(
+  fuzz.check(
     fc.property(input, (data) => {
       const results = [
         parseIpv4Header(new Ipv4View(data)),
@@ -293,18 +290,16 @@ test('fuzz: parse functions return a record or a reason, never throw', () => {
       ];
       for (const r of results) assert.ok(typeof r === 'string' || (typeof r === 'object' && r !== null));
     }),
-    OPTIONS,
   );
 });
 
 test('fuzz: describe() never throws, from IP or Ethernet, at any offset', () => {
-  fc.assert(
+  fuzz.check(
     fc.property(input, offset, fc.boolean(), (data, start, ether) => {
       const text = describePacket(data, start, undefined, ether ? 'ethernet' : 'ip');
       assert.equal(typeof text, 'string');
       assert.ok(text.length < 20_000);
     }),
-    OPTIONS,
   );
 });
 
@@ -312,7 +307,7 @@ test('fuzz: describe() never throws, from IP or Ethernet, at any offset', () => 
 // 2. Round trips
 
 test('fuzz: IPv4 decode(encode(h)) = h, with options, and encode(decode(bytes)) = bytes', () => {
-  fc.assert(
+  fuzz.check(
     fc.property(ipv4Packet, ({ header, payload, packet }) => {
       assert.equal(ipv4HeaderLength(header), 20 + header.options.length);
       const view = new Ipv4View(packet);
@@ -323,12 +318,11 @@ test('fuzz: IPv4 decode(encode(h)) = h, with options, and encode(decode(bytes)) 
       emitIpv4Header(parseIpv4Header(view) as Ipv4Header, again, 0);
       assert.deepEqual(again.subarray(0, view.headerLength), packet.subarray(0, view.headerLength));
     }),
-    OPTIONS,
   );
 });
 
 test('fuzz: the hot-path IPv4 writer equals emit, and TTL decrement equals recomputation', () => {
-  fc.assert(
+  fuzz.check(
     fc.property(u8, u16, u16, fc.boolean(), u8, u8, u32, u32, (tos, totalLength, id, df, ttl, protocol, src, dst) => {
       const fast = new Uint8Array(20).fill(0xa5);
       writeIpv4Header(fast, 0, tos, totalLength, id, df, ttl, protocol, src, dst);
@@ -344,23 +338,21 @@ test('fuzz: the hot-path IPv4 writer equals emit, and TTL decrement equals recom
       new Ipv4View(recomputed).fillChecksum();
       assert.deepEqual(fast, recomputed);
     }),
-    OPTIONS,
   );
 });
 
 test('fuzz: IPv6 decode(encode(h)) = h', () => {
-  fc.assert(
+  fuzz.check(
     fc.property(ipv6Header, (header) => {
       const packet = new Uint8Array(40 + header.payloadLength).fill(0xa5);
       emitIpv6Header(header, packet, 0);
       assert.deepEqual(parseIpv6Header(new Ipv6View(packet)), header);
     }),
-    OPTIONS,
   );
 });
 
 test('fuzz: GRE decode(encode(h)) = h for every flag combination, key and sequence', () => {
-  fc.assert(
+  fuzz.check(
     fc.property(grePacket, ({ header, payload, packet }) => {
       const view = new GreView(packet);
       assert.equal(view.check(), null);
@@ -369,12 +361,11 @@ test('fuzz: GRE decode(encode(h)) = h for every flag combination, key and sequen
       assert.equal(view.payloadOffset, greHeaderLength(greFlags(header)));
       assert.deepEqual(packet.subarray(view.payloadOffset), payload);
     }),
-    OPTIONS,
   );
 });
 
 test('fuzz: UDP, ICMP, ICMPv6, VXLAN, Ethernet and ARP round trips', () => {
-  fc.assert(
+  fuzz.check(
     fc.property(u16, u16, bytes(100), u32, u32, (srcPort, dstPort, payload, a, b) => {
       // UDP over IPv4 with a real checksum.
       const length = 8 + payload.length;
@@ -405,9 +396,8 @@ test('fuzz: UDP, ICMP, ICMPv6, VXLAN, Ethernet and ARP round trips', () => {
       emitVxlan({ vni }, vx, 0);
       assert.deepEqual(parseVxlan(new VxlanView(vx)), { vni });
     }),
-    OPTIONS,
   );
-  fc.assert(
+  fuzz.check(
     fc.property(mac, mac, u16, fc.integer({ min: 1, max: 2 }), u32, u32, (m1, m2, etherType, operation, ip1, ip2) => {
       const e = new Uint8Array(14).fill(0xa5);
       emitEthernet({ dst: m1, src: m2, etherType }, e, 0);
@@ -417,19 +407,17 @@ test('fuzz: UDP, ICMP, ICMPv6, VXLAN, Ethernet and ARP round trips', () => {
       emitArp(arp, b, 0);
       assert.deepEqual(parseArp(new ArpView(b)), arp);
     }),
-    OPTIONS,
   );
 });
 
 test('fuzz: address text round trips', () => {
-  fc.assert(
+  fuzz.check(
     fc.property(u32, address6, (v4, v6) => {
       assert.equal(parseIpv4Dotted(formatIpv4(v4)), v4);
       assert.deepEqual(parseIpv6(formatIpv6(v6)), v6);
     }),
-    OPTIONS,
   );
-  fc.assert(
+  fuzz.check(
     fc.property(fc.string({ maxLength: 50 }), (text) => {
       // Total on any text; anything accepted prints back to something that parses to the same bytes.
       const v6 = parseIpv6(text);
@@ -437,7 +425,6 @@ test('fuzz: address text round trips', () => {
       const v4 = parseIpv4Dotted(text);
       if (v4 !== null) assert.equal(formatIpv4(v4), text);
     }),
-    OPTIONS,
   );
 });
 
@@ -445,7 +432,7 @@ test('fuzz: mutated corpus packets are either refused with a reason or re-encode
   // reliability.md 5.5. Each layer found by offset in the mutated frame; what a view accepts, parse + emit
   // must reproduce byte for byte. The one documented exception: the IPv4 reserved flag is not in the
   // record (the kernel ignores it), so emit writes it as 0 with a checksum to match.
-  fc.assert(
+  fuzz.check(
     fc.property(input, offset, (data, start) => {
       const at = Math.min(start, data.length);
       const same = (what: string, written: number, out: Uint8Array, expected: Uint8Array) =>
@@ -490,7 +477,6 @@ test('fuzz: mutated corpus packets are either refused with a reason or re-encode
         same('arp', emitArp(arp, out, 0), out, data);
       }
     }),
-    OPTIONS,
   );
 });
 
@@ -498,7 +484,7 @@ test('fuzz: mutated corpus packets are either refused with a reason or re-encode
 // 3. Checksums
 
 test('fuzz: the checksum loop agrees with a byte-at-a-time sum, and RFC 1624 with recomputation', () => {
-  fc.assert(
+  fuzz.check(
     fc.property(bytes(600), fc.nat(8), u16, (data, start, word) => {
       const offset = Math.min(start, data.length);
       let sum = 0;
@@ -518,12 +504,11 @@ test('fuzz: the checksum loop agrees with a byte-at-a-time sum, and RFC 1624 wit
         if (!region.every((x) => x === 0)) assert.equal(checksumAdjust(c, old, word), internetChecksum(region, 0, region.length));
       }
     }),
-    OPTIONS,
   );
 });
 
 test('fuzz: emitted checksums verify, and any single flipped bit is caught', () => {
-  fc.assert(
+  fuzz.check(
     fc.property(ipv4Packet, fc.nat(), ({ packet }, pick) => {
       const view = new Ipv4View(packet);
       const headerLength = view.headerLength;
@@ -532,11 +517,13 @@ test('fuzz: emitted checksums verify, and any single flipped bit is caught', () 
       const flipped = packet.slice();
       flipped[bit >> 3] ^= 0x80 >> (bit & 7);
       assert.notEqual(internetChecksum(flipped, 0, headerLength), 0);
+      // A flip in IHL (bits 4-7) moves the region the checksum covers, so the new header can verify by
+      // chance (FUZZ_SEED=918759549: IHL 11 -> 10 dropped four option bytes that summed to the change).
+      if (bit >= 4 && bit < 8) return;
       assert.notEqual(new Ipv4View(flipped).check(), null, `bit ${bit}`);
     }),
-    OPTIONS,
   );
-  fc.assert(
+  fuzz.check(
     fc.property(grePacket, fc.nat(), ({ header, packet }, pick) => {
       if (!header.checksumPresent) return;
       assert.equal(internetChecksum(packet, 0, packet.length), 0);
@@ -546,9 +533,8 @@ test('fuzz: emitted checksums verify, and any single flipped bit is caught', () 
       flipped[bit >> 3] ^= 0x80 >> (bit & 7);
       assert.notEqual(new GreView(flipped).check(), null, `bit ${bit}`);
     }),
-    OPTIONS,
   );
-  fc.assert(
+  fuzz.check(
     fc.property(bytes(300), u32, u32, fc.nat(), (payload, src, dst, pick) => {
       const length = 8 + payload.length;
       const udp = new Uint8Array(length);
@@ -566,12 +552,11 @@ test('fuzz: emitted checksums verify, and any single flipped bit is caught', () 
       if (((flipped[6] << 8) | flipped[7]) === 0) return;
       assert.equal(new UdpView(flipped).check(pseudo), 'bad-checksum', `bit ${bit}`);
     }),
-    OPTIONS,
   );
 });
 
 test('fuzz: built ICMP and ICMPv6 errors verify and respect their size caps', () => {
-  fc.assert(
+  fuzz.check(
     fc.property(ipv4Packet, u32, u32, u16, (offending, src, dst, mtu) => {
       const out = new Uint8Array(600).fill(0xa5);
       const n = buildIcmpError(out, 0, 3, 4, mtu, src, dst, offending.packet, 0, offending.packet.length, 7);
@@ -583,9 +568,8 @@ test('fuzz: built ICMP and ICMPv6 errors verify and respect their size caps', ()
       assert.equal(icmp.nextHopMtu, mtu);
       assert.deepEqual(out.subarray(28, n), offending.packet.subarray(0, n - 28));
     }),
-    OPTIONS,
   );
-  fc.assert(
+  fuzz.check(
     fc.property(address6, address6, bytes(1500), u32, (src, dst, quote, mtu) => {
       const out = new Uint8Array(1300).fill(0xa5);
       const n = buildIcmpv6Error(out, 0, 2, 0, mtu, src, 0, dst, 0, quote, 0, quote.length);
@@ -596,7 +580,6 @@ test('fuzz: built ICMP and ICMPv6 errors verify and respect their size caps', ()
       assert.equal(icmp.check(ipv6PseudoHeaderSum(out, 8, out, 24, n - 40, 58)), null);
       assert.equal(icmp.mtu, mtu >>> 0);
     }),
-    OPTIONS,
   );
 });
 
@@ -604,24 +587,22 @@ test('fuzz: built ICMP and ICMPv6 errors verify and respect their size caps', ()
 // 4. Truncation
 
 test('fuzz: every prefix of a valid packet is refused as truncated', () => {
-  fc.assert(
+  fuzz.check(
     fc.property(ipv4Packet, fc.nat(), ({ packet }, pick) => {
       const cut = pick % packet.length;
       assert.equal(new Ipv4View(packet, 0, cut).check(), 'truncated');
       assert.equal(new Ipv4View(packet.slice(0, cut)).check(), 'truncated');
     }),
-    OPTIONS,
   );
-  fc.assert(
+  fuzz.check(
     fc.property(ipv6Header, fc.nat(), (header, pick) => {
       const packet = new Uint8Array(40 + header.payloadLength);
       emitIpv6Header(header, packet, 0);
       const cut = pick % packet.length;
       assert.equal(new Ipv6View(packet, 0, cut).check(), 'truncated');
     }),
-    OPTIONS,
   );
-  fc.assert(
+  fuzz.check(
     fc.property(grePacket, fc.nat(), ({ packet, header }, pick) => {
       const headerLength = greHeaderLength(greFlags(header));
       const cut = pick % headerLength;
@@ -633,9 +614,8 @@ test('fuzz: every prefix of a valid packet is refused as truncated', () => {
       const deep = pick % outer.length;
       assert.equal(new Ipv4View(outer, 0, deep).check(), 'truncated');
     }),
-    OPTIONS,
   );
-  fc.assert(
+  fuzz.check(
     fc.property(bytes(100), fc.nat(), (payload, pick) => {
       const udp = new Uint8Array(8 + payload.length);
       udp.set(payload, 8);
@@ -651,6 +631,5 @@ test('fuzz: every prefix of a valid packet is refused as truncated', () => {
       }
       assert.equal(new Icmpv6View(new Uint8Array(8), 0, pick % 8).check(0), 'truncated');
     }),
-    OPTIONS,
   );
 });
