@@ -48,6 +48,7 @@ describe('faults: churn', { skip, concurrency: false }, () => {
     const samples: { t: number; fdsA: number; fdsB: number; rssA: number; rssB: number }[] = [];
     let cycles = 0;
     let failedPings = 0;
+    const failures: string[] = [];
     const modes: TunnelMode[] = ['gre', 'ipip', 'gre', 'sit'];
     while (Date.now() < deadline) {
       const mode = modes[cycles % modes.length];
@@ -65,7 +66,12 @@ describe('faults: churn', { skip, concurrency: false }, () => {
       const r = mode === 'sit'
         ? await ping(lab, A, `2001:db8:${subnet}::2`, ['-6', '-c', '1', '-W', '2'])
         : await ping(lab, A, `10.${subnet}.0.2`, ['-c', '1', '-W', '2']);
-      if (r.received !== 1) failedPings++;
+      if (r.received !== 1) {
+        failedPings++;
+        // Where the ping was lost: the churned tunnel's counters on both sides, before it goes.
+        const [ca, cb] = [(await readCounters(lab, A)).tunnels.get(name), (await readCounters(lab, B)).tunnels.get(name)];
+        failures.push(`cycle ${cycles} ${mode}: A ${JSON.stringify(ca)} B ${JSON.stringify(cb)}`);
+      }
       await control(lab, A, { op: 'tunnel.del', name, params: params(name, mode, A_ADDR, B_ADDR, key) });
       await control(lab, B, { op: 'tunnel.del', name, params: params(name, mode, B_ADDR, A_ADDR, key) });
       cycles++;
@@ -91,6 +97,7 @@ describe('faults: churn', { skip, concurrency: false }, () => {
       cycles,
       tunnelsMade: cycles * 2,
       churnedPingsFailed: failedPings,
+      failures,
       // Packets no tunnel took on either side (a churned tunnel not yet up, or gone, in the daemon's view).
       noTunnel: { a: (a1.uncharged['no-tunnel'] ?? 0) - (a0.uncharged['no-tunnel'] ?? 0), b: (b1.uncharged['no-tunnel'] ?? 0) - (b0.uncharged['no-tunnel'] ?? 0) },
       steadyPing: `${result.received}/${result.transmitted}`,
@@ -106,7 +113,7 @@ describe('faults: churn', { skip, concurrency: false }, () => {
     ledger.reconcile();
     assert.equal(result.transmitted, count, `the steady ping ran to the end: ${result.output}`);
     assert.equal(result.received, result.transmitted, `nothing lost on the tunnel that stays: ${result.output}`);
-    assert.equal(failedPings, 0, 'every churned tunnel carried its ping');
+    assert.equal(failedPings, 0, `every churned tunnel carried its ping: ${failures.join('; ')}`);
     assert.ok(cycles >= SECONDS / 2, `churned: ${cycles} cycles`);
     // RSS flat: the last third of the run no higher than the first third's peak plus 16 MiB.
     if (samples.length >= 6) {
