@@ -159,6 +159,18 @@ async function daemonPid(lab: Lab, ns: string): Promise<number> {
   return Number(m[1]);
 }
 
+/** What a path that stopped carrying TCP looks like: a ping, the daemons' liveness and counters. */
+async function diagnose(lab: Lab, p: Path, pids: number[]): Promise<string> {
+  const ping = await lab.exec(A, ['ping', '-n', '-c', '3', '-i', '0.2', '-W', '1', p.target]);
+  const alive = pids.map((pid) => `${pid} ${fs.existsSync(`/proc/${pid}`) ? 'alive' : 'GONE'}`).join(', ');
+  const stats = [];
+  for (const ns of [A, B]) {
+    const r = await lab.burrow(ns, p.name === 'vxlan' ? ['-s', '-s', 'link', 'show'] : ['-s', '-s', 'tunnel', 'show']);
+    stats.push(`[${ns}] ${r.stdout}${r.stderr}`);
+  }
+  return `  diagnosis: ping ${/(\d+) received/.exec(ping.stdout)?.[1] ?? '?'}/3; daemons ${alive}\n${stats.join('\n')}`;
+}
+
 /** Each round visits every path, starting one further along than the round before. */
 function rotations<T>(items: readonly T[], rounds: number): T[][] {
   const out: T[][] = [];
@@ -172,8 +184,9 @@ interface Cell {
   rounds: number[];
 }
 
+/** The median of the rounds that gave a figure (a failed round is NaN and stays in `rounds`). */
 function cell(values: number[]): Cell {
-  return { value: median(values), rounds: values };
+  return { value: median(values.filter((v) => Number.isFinite(v))), rounds: values };
 }
 
 interface PathResult {
@@ -194,7 +207,18 @@ async function runTcp(lab: Lab, paths: readonly Path[], o: Options, streams: num
   const cpus = new Map<string, number[]>();
   for (const round of rotations(paths, o.rounds)) {
     for (const p of round) {
-      const measured = await withCpu(p.kind === 'burrow' ? pids : [], () => iperfTcp(lab, A, p.target, tcpSeconds, streams));
+      // One retry: on this shared machine a run now and then fails to connect within iperf3's timeout.
+      const run = () => withCpu(p.kind === 'burrow' ? pids : [], () => iperfTcp(lab, A, p.target, tcpSeconds, streams));
+      const measured = await run().catch(async (error: Error) => {
+        log(`  tcp x${streams} ${p.name}: ${error.message}; once more`);
+        await new Promise((r) => setTimeout(r, 1000));
+        return run().catch(async (again: Error) => {
+          // Recorded as a failed round (NaN), with what the path looked like, instead of ending the run.
+          log(`  tcp x${streams} ${p.name}: ${again.message}; recorded as failed`);
+          log(await diagnose(lab, p, pids));
+          return { value: { bps: NaN, retransmits: NaN }, cpu: NaN, rss: NaN };
+        });
+      });
       const gbps = measured.value.bps / 1e9;
       (values.get(p.name) ?? values.set(p.name, []).get(p.name)!).push(gbps);
       (retrans.get(p.name) ?? retrans.set(p.name, []).get(p.name)!).push(measured.value.retransmits);

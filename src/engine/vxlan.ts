@@ -78,7 +78,8 @@ export interface VxlanIo {
   warn(message: string): void;
 }
 
-const SLOT_SIZE = 65536 + HEADROOM;
+/** Room for the largest frame a TAP with TSO gives (18 with a VLAN tag + 40 + 65535) and the headroom. */
+const SLOT_SIZE = 65600 + HEADROOM;
 const BUDGET = 4;
 
 interface Attachment {

@@ -141,8 +141,9 @@ export class PacketBatch {
     this.addrs[i] = addr;
     this.ports[i] = port;
     this.errors[i] = 0;
-    this.vnet[i * VNET_HEADER_LENGTH] = 0; // flags
-    this.vnet[i * VNET_HEADER_LENGTH + 1] = 0; // gso_type: the other fields then mean nothing
+    // All of it: the kernel checks hdr_len against the packet even when flags and gso_type are 0
+    // (tun_get_user), so a stale one from an earlier superframe would fail a short packet with EINVAL.
+    this.vnet.fill(0, i * VNET_HEADER_LENGTH, (i + 1) * VNET_HEADER_LENGTH);
     return true;
   }
 }
