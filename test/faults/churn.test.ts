@@ -15,7 +15,7 @@ import { labUnavailableReason } from '../../src/lab/netns.js';
 import { defaultTunnelParams, GRE_KEY, type TunnelMode, type TunnelParams } from '../../src/tunnel/params.js';
 import { ping } from '../integration/tunnel-lab.js';
 import { control, readCounters, scenario, settledCounters, snapshot, tunnelDelta } from './harness.js';
-import { A, A_ADDR, B, B_ADDR, faultLab } from './lab.js';
+import { A, A_ADDR, B, B_ADDR, faultLab, settled } from './lab.js';
 
 const skip = labUnavailableReason() ?? undefined;
 const SECONDS = Number(process.env.CHURN_SECONDS ?? 20) || 20;
@@ -63,6 +63,9 @@ describe('faults: churn', { skip, concurrency: false }, () => {
         if (mode === 'sit') await lab.ip(ns, ['-6', 'addr', 'add', `2001:db8:${subnet}::${own}/64`, 'dev', name, 'nodad']);
         else await lab.ip(ns, ['addr', 'add', `10.${subnet}.0.${own}/24`, 'dev', name]);
       }
+      // A `nodad` address stays tentative until the kernel's DAD worker runs, with no local route yet:
+      // a router (B forwards) that gets the ping then sends it back out with a redirect.
+      if (mode === 'sit') await settled(lab);
       const r = mode === 'sit'
         ? await ping(lab, A, `2001:db8:${subnet}::2`, ['-6', '-c', '1', '-W', '2'])
         : await ping(lab, A, `10.${subnet}.0.2`, ['-c', '1', '-W', '2']);
