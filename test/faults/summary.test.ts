@@ -14,7 +14,6 @@ import { FAULT_SEED, readRecords, reportDirectory } from './report.js';
 /** Reasons no scenario can make the daemon count here, and why. */
 const UNREACHABLE: Record<string, string> = {
   'outer-malformed': 'the kernel (ip_rcv) drops such headers before any raw socket sees them; the fuzz suite covers it',
-  'nbma-no-destination': '`remote any` tunnels are not implemented (the daemon refuses them)',
 };
 
 test('fault suite summary', () => {
