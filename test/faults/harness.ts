@@ -35,7 +35,10 @@ export interface Counters {
 
 export async function burrowOut(lab: Lab, ns: string, args: string[]): Promise<string> {
   const r = await lab.burrow(ns, args);
-  assert.equal(r.code, 0, `burrow ${args.join(' ')} in ${ns}: exit ${r.code}\n${r.stderr}`);
+  // A daemon that would not start: the end of its log says why.
+  const log = /see (\S+daemon\.log)\)/.exec(r.stderr)?.[1];
+  const why = r.code !== 0 && log ? `\n${log} ends:\n${readFrom(log, Math.max(0, fileSize(log) - 2000))}` : '';
+  assert.equal(r.code, 0, `burrow ${args.join(' ')} in ${ns}: exit ${r.code}\n${r.stderr}${why}`);
   assert.doesNotMatch(r.stderr, /internal error/, 'no internal error');
   return r.stdout;
 }
