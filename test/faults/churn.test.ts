@@ -65,7 +65,12 @@ describe('faults: churn', { skip, concurrency: false }, () => {
       const r = mode === 'sit'
         ? await ping(lab, A, `2001:db8:${subnet}::2`, ['-6', '-c', '1', '-W', '2'])
         : await ping(lab, A, `10.${subnet}.0.2`, ['-c', '1', '-W', '2']);
-      if (r.received !== 1) failedPings++;
+      if (r.received !== 1) {
+        failedPings++;
+        // Where it went: the churned tunnel's counters on both ends, before it goes with them.
+        const [ta, tb] = [await control(lab, A, { op: 'tunnel.get', name }), await control(lab, B, { op: 'tunnel.get', name })];
+        console.log(`  churn: ${mode} ${name} ping failed: A ${JSON.stringify({ stats: ta.stats, drops: ta.drops })} B ${JSON.stringify({ stats: tb.stats, drops: tb.drops })}\n${r.output}`);
+      }
       await control(lab, A, { op: 'tunnel.del', name, params: params(name, mode, A_ADDR, B_ADDR, key) });
       await control(lab, B, { op: 'tunnel.del', name, params: params(name, mode, B_ADDR, A_ADDR, key) });
       cycles++;
