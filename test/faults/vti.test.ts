@@ -17,7 +17,7 @@ import { SecurityAssociation } from '../../src/xfrm/sa.js';
 import { classicLab, inject, ping } from '../integration/tunnel-lab.js';
 import { GCM, ipsecBoth, vtiPair } from '../integration/vti-lab.js';
 import { alive, burrowOut, daemonPid, dropDelta, fillTxLedger, readCounters, scenario, settledCounters, sleep, tunnelDelta, txPoint, until, type ScenarioContext } from './harness.js';
-import { A, A_ADDR, A_UNDERLAY, B, B_UNDERLAY, echo, outer, R_ADDR } from './lab.js';
+import { A, A_ADDR, A_UNDERLAY, B, B_UNDERLAY, echo, outer, R_ADDR, settled } from './lab.js';
 
 const skip = labUnavailableReason() ?? undefined;
 const VTI = 'vti1';
@@ -62,8 +62,10 @@ describe('faults: vti with IPsec ESP', { skip, concurrency: false }, () => {
       'xfrm', 'state', 'add', 'src', A_UNDERLAY, 'dst', B_UNDERLAY, 'proto', 'esp', 'spi', `0x${INJECTED_SPI.toString(16)}`,
       'mode', 'tunnel', 'replay-window', '32', 'mark', '42', ...GCM,
     ]);
-    // Warm up: each daemon opens its sending socket on its first packet.
+    // Warm up: each daemon opens its sending socket on its first packet; the underlay's own IPv6
+    // addresses finish their duplicate address detection.
     await ping(lab, A, '10.0.0.2', ['-c', '1']);
+    await settled(lab);
   });
   after(() => lab?.destroy());
 
