@@ -124,12 +124,14 @@ describe('faults: churn', { skip, concurrency: false }, () => {
     assert.equal(result.received, result.transmitted, `nothing lost on the tunnel that stays: ${result.output}`);
     assert.equal(failedPings, 0, `every churned tunnel carried its ping: ${failures.join('; ')}`);
     assert.ok(cycles >= SECONDS / 2, `churned: ${cycles} cycles`);
-    // RSS flat: the last third of the run no higher than the first third's peak plus 16 MiB.
+    // RSS flat: the floor of the last third (what is left after garbage collections) no higher than the
+    // first third's peak plus 16 MiB. A leak raises the floor; V8 growing its heap between collections
+    // (seen up to 94 MiB in a 10-minute run whose heap snapshots stayed at 7.6 MB) only the peaks.
     if (samples.length >= 6) {
       for (const k of ['rssA', 'rssB'] as const) {
         const early = Math.max(...rss(k).slice(0, third));
-        const late = Math.max(...rss(k).slice(-third));
-        assert.ok(late <= early + 16 * 1024, `${k}: ${early} KiB early, ${late} KiB late`);
+        const late = Math.min(...rss(k).slice(-third));
+        assert.ok(late <= early + 16 * 1024, `${k}: ${early} KiB early peak, ${late} KiB late floor`);
       }
     }
   });
