@@ -310,3 +310,26 @@ test('saved and restored: sequence numbers never go back, even after a kill', ()
   assert.equal(refusal(() => next.addPolicy(policyRequest('out', { tmpls: [template('192.0.2.1', '192.0.2.2')] }))), 'EEXIST');
   assert.equal(next.addPolicy(policyRequest('in')).index, 8, 'the index generator continues');
 });
+
+test('near 2^32 the reservation stops at 0xffffffff: a killed daemon resumes used up, never wrapped to a small number', () => {
+  // Found by the fault suite (test/faults/vti.test.ts): a state added with replay-oseq 0xfffffffd was
+  // saved with oseq 0xfffffffd + 65536, which the next daemon read back as 0xfffd and sent again.
+  const db = new XfrmDatabase(clock);
+  const x = db.addState(stateRequest('192.0.2.1', '192.0.2.2', 1, { replayOseq: 0xfffffffd }));
+  const bytes = Buffer.alloc(256);
+  bytes[64] = 0x45;
+  assert.ok(x.sa.seal(bytes, 64, 40, 4) > 0);
+  db.sealed(x);
+  const killed = db.saved(false);
+  assert.equal(killed.states[0]!.replay.oseq, 0xffffffff);
+  const next = new XfrmDatabase(clock);
+  next.restore(killed, (what, error) => assert.fail(`${what}: ${error.message}`));
+  const y = next.stateList()[0]!;
+  assert.equal(y.sa.outboundSequence, 0xffffffff);
+  assert.equal(y.sa.seal(bytes, 64, 40, 4), 0, 'used up: xfrm-out-seq-overflow');
+  // A state file an older daemon wrote past 2^32 counts as used up too.
+  const old = { ...killed, states: [{ ...killed.states[0]!, replay: { ...killed.states[0]!.replay, oseq: 0xfffffffd + OSEQ_RESERVATION } }] };
+  const again = new XfrmDatabase(clock);
+  again.restore(old, (what, error) => assert.fail(`${what}: ${error.message}`));
+  assert.equal(again.stateList()[0]!.sa.outboundSequence, 0xffffffff);
+});

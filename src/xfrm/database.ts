@@ -45,6 +45,14 @@ import {
 /** Outbound sequence numbers promised to the state file at a time (a restarted daemon starts past them). */
 export const OSEQ_RESERVATION = 1 << 16;
 
+/**
+ * The reservation past outbound sequence number `oseq`: at most 0xffffffff, the last number a state
+ * without ESN has (a larger value would be read back modulo 2^32, and the numbers used again).
+ */
+function reservationAfter(oseq: number): number {
+  return Math.min(oseq + OSEQ_RESERVATION, 0xffffffff);
+}
+
 /** The hash sizes the kernel reports with `count -s` (they only grow). */
 const HASH_MAX = 1048576;
 
@@ -91,7 +99,7 @@ export class XfrmDatabase {
     const x = new XfrmState(request, this.clock());
     const mark = x.mark.value & x.mark.mask;
     if (this.lookupState(x.dst, x.spi, x.proto, mark) !== null) throw kernelRefusal('EEXIST');
-    x.reservedOseq = x.sa.outboundSequence + OSEQ_RESERVATION;
+    x.reservedOseq = reservationAfter(x.sa.outboundSequence);
     this.states.unshift(x);
     if (this.states.length > this.stateHashMask && this.stateHashMask + 1 < HASH_MAX) this.stateHashMask = this.stateHashMask * 2 + 1;
     return x;
@@ -277,7 +285,7 @@ export class XfrmDatabase {
   sealed(x: XfrmState): void {
     if (x.useTime === 0) x.useTime = this.clock();
     if (x.sa.outboundSequence < x.reservedOseq) return;
-    x.reservedOseq = x.sa.outboundSequence + OSEQ_RESERVATION;
+    x.reservedOseq = reservationAfter(x.sa.outboundSequence);
     this.onReserve?.();
   }
 
@@ -311,7 +319,7 @@ export class XfrmDatabase {
     for (const s of [...saved.states].reverse()) {
       try {
         const x = XfrmState.restore(s);
-        x.reservedOseq = x.sa.outboundSequence + OSEQ_RESERVATION;
+        x.reservedOseq = reservationAfter(x.sa.outboundSequence);
         this.states.unshift(x);
       } catch (error) {
         report(`state spi 0x${(s.request?.spi >>> 0).toString(16)}`, error as Error);

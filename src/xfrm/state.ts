@@ -235,7 +235,8 @@ export class XfrmState {
   static restore(saved: SavedXfrmState): XfrmState {
     const x = new XfrmState(saved.request, saved.addTime);
     x.sa.inboundSequence = saved.replay.seq >>> 0;
-    x.sa.outboundSequence = saved.replay.oseq >>> 0;
+    // A file written past 2^32 (before reservations stopped at 0xffffffff) means used up, not wrapped.
+    x.sa.outboundSequence = Math.min(saved.replay.oseq, 0xffffffff) >>> 0;
     x.sa.bitmap = saved.replay.bitmap >>> 0;
     Object.assign(x.sa.stats, saved.stats);
     x.useTime = saved.useTime;

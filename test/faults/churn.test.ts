@@ -14,7 +14,7 @@ import type { Lab } from '../../src/lab/netns.js';
 import { labUnavailableReason } from '../../src/lab/netns.js';
 import { defaultTunnelParams, GRE_KEY, type TunnelMode, type TunnelParams } from '../../src/tunnel/params.js';
 import { ping } from '../integration/tunnel-lab.js';
-import { control, readCounters, scenario, settledCounters, snapshot, tunnelDelta } from './harness.js';
+import { control, readCounters, scenario, settledCounters, snapshot, tunnelDelta, until } from './harness.js';
 import { A, A_ADDR, B, B_ADDR, faultLab } from './lab.js';
 
 const skip = labUnavailableReason() ?? undefined;
@@ -62,6 +62,15 @@ describe('faults: churn', { skip, concurrency: false }, () => {
         await lab.ip(ns, ['link', 'set', name, 'up']);
         if (mode === 'sit') await lab.ip(ns, ['-6', 'addr', 'add', `2001:db8:${subnet}::${own}/64`, 'dev', name, 'nodad']);
         else await lab.ip(ns, ['addr', 'add', `10.${subnet}.0.${own}/24`, 'dev', name]);
+      }
+      // Even with nodad the kernel finishes a new IPv6 address in a work queue (addrconf_dad_work) and
+      // only then adds its local route: until then B forwards what comes for it back into the tunnel
+      // (with a redirect), which under load lost one churned ping in a hundred.
+      if (mode === 'sit') {
+        for (const [ns, own] of [[A, 1], [B, 2]] as const) {
+          const local = async () => (await lab.ip(ns, ['-6', 'route', 'show', 'table', 'local', `2001:db8:${subnet}::${own}`])).trim() !== '';
+          assert.ok((await until(local, 5000)) >= 0, `${ns}: the local route of 2001:db8:${subnet}::${own}`);
+        }
       }
       const r = mode === 'sit'
         ? await ping(lab, A, `2001:db8:${subnet}::2`, ['-6', '-c', '1', '-W', '2'])
@@ -115,12 +124,14 @@ describe('faults: churn', { skip, concurrency: false }, () => {
     assert.equal(result.received, result.transmitted, `nothing lost on the tunnel that stays: ${result.output}`);
     assert.equal(failedPings, 0, `every churned tunnel carried its ping: ${failures.join('; ')}`);
     assert.ok(cycles >= SECONDS / 2, `churned: ${cycles} cycles`);
-    // RSS flat: the last third of the run no higher than the first third's peak plus 16 MiB.
+    // RSS flat: the floor of the last third (what is left after garbage collections) no higher than the
+    // first third's peak plus 16 MiB. A leak raises the floor; V8 growing its heap between collections
+    // (seen up to 94 MiB in a 10-minute run whose heap snapshots stayed at 7.6 MB) only the peaks.
     if (samples.length >= 6) {
       for (const k of ['rssA', 'rssB'] as const) {
         const early = Math.max(...rss(k).slice(0, third));
-        const late = Math.max(...rss(k).slice(-third));
-        assert.ok(late <= early + 16 * 1024, `${k}: ${early} KiB early, ${late} KiB late`);
+        const late = Math.min(...rss(k).slice(-third));
+        assert.ok(late <= early + 16 * 1024, `${k}: ${early} KiB early peak, ${late} KiB late floor`);
       }
     }
   });

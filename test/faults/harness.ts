@@ -27,6 +27,7 @@ export interface TunnelCounters {
 }
 
 export interface Counters {
+  /** Every tunnel's (`burrow tunnel show`) and every vxlan device's (`burrow link show`), by name. */
   tunnels: Map<string, TunnelCounters>;
   /** Drops no tunnel was charged with (`burrow daemon status`). */
   uncharged: Record<string, number>;
@@ -34,7 +35,10 @@ export interface Counters {
 
 export async function burrowOut(lab: Lab, ns: string, args: string[]): Promise<string> {
   const r = await lab.burrow(ns, args);
-  assert.equal(r.code, 0, `burrow ${args.join(' ')} in ${ns}: exit ${r.code}\n${r.stderr}`);
+  // A daemon that would not start: the end of its log says why.
+  const log = /see (\S+daemon\.log)\)/.exec(r.stderr)?.[1];
+  const why = r.code !== 0 && log ? `\n${log} ends:\n${readFrom(log, Math.max(0, fileSize(log) - 2000))}` : '';
+  assert.equal(r.code, 0, `burrow ${args.join(' ')} in ${ns}: exit ${r.code}\n${r.stderr}${why}`);
   assert.doesNotMatch(r.stderr, /internal error/, 'no internal error');
   return r.stdout;
 }
@@ -68,6 +72,36 @@ function parseStatsText(text: string): Map<string, TunnelCounters> {
   return out;
 }
 
+/** Numbers of the `-s -s link show` text (print_stats64 rows and burrow's Drops line), per vxlan device. */
+function parseLinkStatsText(text: string): Map<string, TunnelCounters> {
+  const out = new Map<string, TunnelCounters>();
+  const lines = text.split('\n');
+  const row = (j: number): number[] => lines[j].trim().split(/\s+/).map(Number);
+  let c: TunnelCounters | null = null;
+  for (let i = 0; i < lines.length; i++) {
+    const head = /^\d+: ([^\s:@]+)[:@]/.exec(lines[i]);
+    const line = lines[i].trim();
+    if (head) {
+      c = { rx: { packets: 0, bytes: 0, errors: 0, frame: 0, fifo: 0, multicast: 0 }, tx: { packets: 0, bytes: 0, errors: 0, collisions: 0, carrier: 0, dropped: 0 }, drops: {} };
+      out.set(head[1], c);
+    } else if (c === null) {
+      continue;
+    } else if (line.startsWith('RX: ')) {
+      const [bytes, packets, errors, , , multicast] = row(i + 1);
+      Object.assign(c.rx, { bytes, packets, errors, multicast });
+    } else if (line.startsWith('RX errors:')) {
+      const [, , frame, fifo] = row(i + 1);
+      Object.assign(c.rx, { frame, fifo });
+    } else if (line.startsWith('TX: ')) {
+      const [bytes, packets, errors, dropped, carrier, collisions] = row(i + 1);
+      Object.assign(c.tx, { bytes, packets, errors, dropped, carrier, collisions });
+    } else if (line.startsWith('Drops: ')) {
+      for (const part of line.slice(7).split(', ')) c.drops[part.split(' ')[0]] = Number(part.split(' ')[1]);
+    }
+  }
+  return out;
+}
+
 interface Stats64 {
   rx: { packets: number; bytes: number; errors: number; frame_errors: number; fifo_errors: number; multicast: number };
   tx: { packets: number; bytes: number; errors: number; collisions: number; carrier_errors: number; dropped: number };
@@ -78,9 +112,9 @@ export function control<K extends Request['op']>(lab: Lab, ns: string, request: 
   return clientAt(daemonFiles(lab, ns).socket).request(request);
 }
 
-/** Every tunnel's counters and the uncharged drops, from the daemon over its socket. */
+/** Every tunnel's and vxlan device's counters and the uncharged drops, from the daemon over its socket. */
 export async function readCounters(lab: Lab, ns: string): Promise<Counters> {
-  const list = await control(lab, ns, { op: 'tunnel.list' });
+  const list = [...(await control(lab, ns, { op: 'tunnel.list' })), ...(await control(lab, ns, { op: 'link.list' }))];
   const status = await control(lab, ns, { op: 'daemon.status' });
   const tunnels = new Map<string, TunnelCounters>();
   for (const t of list) {
@@ -95,17 +129,19 @@ export async function readCounters(lab: Lab, ns: string): Promise<Counters> {
 }
 
 /**
- * Every tunnel's counters as the command line shows them: `burrow -s -s -j tunnel show`, checked
- * against the `-s -s` text and the daemon's own answer (read around them, so they may only be between).
+ * Every tunnel's and vxlan device's counters as the command line shows them: `burrow -s -s -j tunnel
+ * show` and `burrow -s -s -j link show`, checked against the `-s -s` texts and the daemon's own answer
+ * (read around them, so they may only be between).
  */
 export async function readCountersCli(lab: Lab, ns: string): Promise<Counters> {
   const first = await readCounters(lab, ns);
-  const json = JSON.parse(await burrowOut(lab, ns, ['-s', '-s', '-j', 'tunnel', 'show'])) as Array<{
-    ifname: string;
-    stats64: Stats64;
-    drops: Record<string, number>;
-  }>;
+  type Shown = Array<{ ifname: string; stats64: Stats64; drops: Record<string, number> }>;
+  const json = [
+    ...(JSON.parse(await burrowOut(lab, ns, ['-s', '-s', '-j', 'tunnel', 'show'])) as Shown),
+    ...(JSON.parse((await burrowOut(lab, ns, ['-s', '-s', '-j', 'link', 'show'])) || '[]') as Shown),
+  ];
   const text = parseStatsText(await burrowOut(lab, ns, ['-s', '-s', 'tunnel', 'show']));
+  for (const [name, c] of parseLinkStatsText(await burrowOut(lab, ns, ['-s', '-s', 'link', 'show']))) text.set(name, c);
   const tunnels = new Map<string, TunnelCounters>();
   for (const t of json) {
     const s = t.stats64;

@@ -21,6 +21,7 @@ import { decapsulate } from '../../src/tunnel/ip-tunnel.js';
 import { newDecapResult } from '../../src/tunnel/mode.js';
 import type { DropReason } from '../../src/tunnel/drop.js';
 import { writeIpv4Header } from '../../src/wire/ipv4.js';
+import { internetChecksum } from '../../src/wire/checksum.js';
 import { A, A_UNDERLAY, B, B_UNDERLAY, burrowOk, classicLab, R, tunnelPair } from '../integration/tunnel-lab.js';
 import { PROTOCOL, RECEIVE, receiverParams, upTunnel, type CarriedMode, type Settings } from '../fuzz/tunnel-gen.js';
 
@@ -131,4 +132,25 @@ export async function pair(lab: Lab, name: string, args: string[], subnet: numbe
 
 export async function unpair(lab: Lab, name: string): Promise<void> {
   for (const ns of [A, B]) await burrowOk(lab, ns, ['tunnel', 'del', name]);
+}
+
+/** An outer IPv4 packet to B (from A unless `src`) with a valid header. */
+export function outer(protocol: number, payload: Uint8Array, fields: { src?: number; ttl?: number; tos?: number } = {}): Uint8Array {
+  const p = new Uint8Array(20 + payload.length);
+  writeIpv4Header(p, 0, fields.tos ?? 0, p.length, 0, true, fields.ttl ?? 64, protocol, fields.src ?? A_ADDR, B_ADDR);
+  p.set(payload, 20);
+  return p;
+}
+
+/** An ICMP echo request from `src` to `dst` (10.0.0.1 -> 10.0.0.2: A's and B's tunnel addresses), 84 bytes. */
+export function echo(id: number, src = 0x0a000001, dst = 0x0a000002): Uint8Array {
+  const p = new Uint8Array(84);
+  writeIpv4Header(p, 0, 0, 84, id, false, 64, 1, src, dst);
+  p[20] = 8;
+  p[24] = id >> 8;
+  p[25] = id;
+  const sum = internetChecksum(p, 20, 64);
+  p[22] = sum >> 8;
+  p[23] = sum;
+  return p;
 }

@@ -35,7 +35,7 @@ import {
   tunnelDelta,
   type Counters,
 } from './harness.js';
-import { A, A_ADDR, B, B_ADDR, B_EXTRA, faultLab, kernelShaped, mirror, R, R_ADDR, VPN0 } from './lab.js';
+import { A, A_ADDR, B, B_ADDR, B_EXTRA, echo, faultLab, kernelShaped, mirror, outer, R, R_ADDR, VPN0 } from './lab.js';
 import { FAULT_SEED } from './report.js';
 
 const skip = labUnavailableReason() ?? undefined;
@@ -45,27 +45,6 @@ function delivered(before: Counters, after: Counters): number {
   let n = 0;
   for (const name of after.tunnels.keys()) n += tunnelDelta(before, after, name).rx.packets;
   return n;
-}
-
-/** An outer IPv4 packet from A to B with a valid header. */
-function outer(protocol: number, payload: Uint8Array, fields: { src?: number; ttl?: number; tos?: number } = {}): Uint8Array {
-  const p = new Uint8Array(20 + payload.length);
-  writeIpv4Header(p, 0, fields.tos ?? 0, p.length, 0, true, fields.ttl ?? 64, protocol, fields.src ?? A_ADDR, B_ADDR);
-  p.set(payload, 20);
-  return p;
-}
-
-/** An ICMP echo request 10.0.0.1 -> 10.0.0.2 (vpn0's addresses), 84 bytes. */
-function echo(id: number): Uint8Array {
-  const p = new Uint8Array(84);
-  writeIpv4Header(p, 0, 0, 84, id, false, 64, 1, 0x0a000001, 0x0a000002);
-  p[20] = 8;
-  p[24] = id >> 8;
-  p[25] = id;
-  const sum = internetChecksum(p, 20, 64);
-  p[22] = sum >> 8;
-  p[23] = sum;
-  return p;
 }
 
 /** The same ipip-wrapped `depth` times, from A to B. */

@@ -11,51 +11,15 @@ import { after, before, describe, it } from 'node:test';
 import type { Lab } from '../../src/lab/netns.js';
 import { labUnavailableReason } from '../../src/lab/netns.js';
 import { A, A_TUNNEL, A_UNDERLAY, B, B_TUNNEL, B_UNDERLAY, burrowOk, captureOnRouter, classicLab, counters, ping } from './tunnel-lab.js';
+import { CBC, flush, GCM, ipsec, stateCounters, vtiPair } from './vti-lab.js';
 
 const skip = labUnavailableReason() ?? undefined;
-const GCM = ['aead', 'rfc4106(gcm(aes))', '0x4a6f686e20446f65207761732068657265010203', '128'];
-const CBC = ['enc', 'cbc(aes)', '0x000102030405060708090a0b0c0d0e0f', 'auth-trunc', 'hmac(sha256)', '0x' + '11'.repeat(32), '128'];
-
-/** States and policies on one side (`local` to `remote`), mark 42, SPIs 0x100 (A to B) and 0x200 (B to A). */
-async function ipsec(lab: Lab, ns: string, local: string, remote: string, algorithm: string[]): Promise<void> {
-  const outSpi = ns === A ? '0x100' : '0x200';
-  const inSpi = ns === A ? '0x200' : '0x100';
-  const x = (...args: string[]) => burrowOk(lab, ns, ['xfrm', ...args]);
-  await x('state', 'add', 'src', local, 'dst', remote, 'proto', 'esp', 'spi', outSpi, 'mode', 'tunnel', 'mark', '42', ...algorithm);
-  await x('state', 'add', 'src', remote, 'dst', local, 'proto', 'esp', 'spi', inSpi, 'mode', 'tunnel', 'replay-window', '32', 'mark', '42', ...algorithm);
-  await x('policy', 'add', 'dir', 'out', 'tmpl', 'src', local, 'dst', remote, 'proto', 'esp', 'mode', 'tunnel', 'mark', '42');
-  await x('policy', 'add', 'dir', 'in', 'tmpl', 'src', remote, 'dst', local, 'proto', 'esp', 'mode', 'tunnel', 'mark', '42');
-}
-
-async function flush(lab: Lab): Promise<void> {
-  for (const ns of [A, B]) {
-    await burrowOk(lab, ns, ['xfrm', 'state', 'flush']);
-    await burrowOk(lab, ns, ['xfrm', 'policy', 'flush']);
-  }
-}
-
-/** `ip -s xfrm state`'s current bytes and packets of one SPI, as burrow lists them. */
-async function stateCounters(lab: Lab, ns: string, spi: string): Promise<{ bytes: number; packets: number; oseq: number; seq: number }> {
-  const text = await burrowOk(lab, ns, ['-s', 'xfrm', 'state', 'list', 'spi', spi]);
-  const current = /lifetime current:\n\s+(\d+)\(bytes\), (\d+)\(packets\)/.exec(text);
-  const replay = /anti-replay context: seq 0x([0-9a-f]+), oseq 0x([0-9a-f]+)/.exec(text);
-  assert.ok(current && replay, text);
-  return { bytes: Number(current[1]), packets: Number(current[2]), seq: parseInt(replay[1]!, 16), oseq: parseInt(replay[2]!, 16) };
-}
 
 describe('vti with ESP, burrow to burrow', { skip, concurrency: false }, () => {
   let lab: Lab;
   before(async () => {
     lab = await classicLab();
-    for (const [ns, local, remote, own] of [
-      [A, A_UNDERLAY, B_UNDERLAY, A_TUNNEL],
-      [B, B_UNDERLAY, A_UNDERLAY, B_TUNNEL],
-    ] as const) {
-      await burrowOk(lab, ns, ['tunnel', 'add', 'vti1', 'mode', 'vti', 'remote', remote, 'local', local, 'key', '42']);
-      await lab.run(ns, ['sysctl', '-qw', 'net.ipv6.conf.vti1.disable_ipv6=1']);
-      await lab.ip(ns, ['link', 'set', 'vti1', 'up']);
-      await lab.ip(ns, ['addr', 'add', `${own}/24`, 'dev', 'vti1']);
-    }
+    await vtiPair(lab);
   });
   after(() => lab?.destroy());
 

@@ -19,6 +19,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Lab } from '../../src/lab/netns.js';
 import { buildTopology, type TopologySpec } from '../../src/lab/topology.js';
+import { parseIpv4Dotted } from '../../src/wire/address.js';
+import { writeIpv4Header } from '../../src/wire/ipv4.js';
+import { writeUdpHeader } from '../../src/wire/udp.js';
 import { burrowOk, inject, ping, type PingResult } from './tunnel-lab.js';
 
 export { burrowOk, inject, ping };
@@ -146,4 +149,22 @@ export async function waitFor(what: string, probe: () => Promise<boolean>, timeo
 export async function macOf(lab: Lab, ns: string, name = 'vx0'): Promise<string> {
   const [link] = JSON.parse(await lab.ip(ns, ['-j', 'link', 'show', name])) as Array<{ address: string }>;
   return link.address;
+}
+
+/** One UDP datagram to B's port 4789 from K1, with `payload` after the UDP header and outer TOS `tos`. */
+export function udpTo(payload: Uint8Array, port = 4789, tos = 0): Uint8Array {
+  const packet = Buffer.alloc(28 + payload.length);
+  packet.set(payload, 28);
+  writeUdpHeader(packet, 20, 40000, port, 8 + payload.length);
+  writeIpv4Header(packet, 0, tos, packet.length, 0, false, 64, 17, parseIpv4Dotted(UNDERLAY[K1])!, parseIpv4Dotted(UNDERLAY[B])!);
+  return packet;
+}
+
+export function vxlanHeader(vni: number, flags = 0x08): Buffer {
+  const h = Buffer.alloc(8);
+  h[0] = flags;
+  h[4] = vni >>> 16;
+  h[5] = vni >>> 8;
+  h[6] = vni;
+  return h;
 }

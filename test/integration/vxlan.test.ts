@@ -9,9 +9,6 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Lab } from '../../src/lab/netns.js';
 import { labUnavailableReason } from '../../src/lab/netns.js';
-import { parseIpv4Dotted } from '../../src/wire/address.js';
-import { writeIpv4Header } from '../../src/wire/ipv4.js';
-import { writeUdpHeader } from '../../src/wire/udp.js';
 import {
   B,
   K1,
@@ -29,8 +26,10 @@ import {
   pingOk,
   tcpTransfer,
   towards,
+  udpTo,
   unchargedDrops,
   vxlan,
+  vxlanHeader,
   vxlanLab,
   waitFor,
 } from './vxlan-lab.js';
@@ -49,24 +48,6 @@ async function withDevices(lab: Lab, devices: Array<[string, string[], { name?: 
   } finally {
     for (const [ns, name] of made.reverse()) await deleteVxlan(lab, ns, name).catch(() => undefined);
   }
-}
-
-/** One UDP datagram to B's port 4789 from K1, with `payload` after the UDP header and outer TOS `tos`. */
-function udpTo(payload: Uint8Array, port = 4789, tos = 0): Uint8Array {
-  const packet = Buffer.alloc(28 + payload.length);
-  packet.set(payload, 28);
-  writeUdpHeader(packet, 20, 40000, port, 8 + payload.length);
-  writeIpv4Header(packet, 0, tos, packet.length, 0, false, 64, 17, parseIpv4Dotted(UNDERLAY[K1])!, parseIpv4Dotted(UNDERLAY[B])!);
-  return packet;
-}
-
-function vxlanHeader(vni: number, flags = 0x08): Buffer {
-  const h = Buffer.alloc(8);
-  h[0] = flags;
-  h[4] = vni >>> 16;
-  h[5] = vni >>> 8;
-  h[6] = vni;
-  return h;
 }
 
 /** A line's vxlan part of `ip -d link show` (from "vxlan" to before "addrgenmode"). */
