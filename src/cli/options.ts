@@ -4,7 +4,8 @@
  * `--opt` the same as `-opt`, and `--` ending the options.
  *
  * Options that only change other objects' output (-human, -iec, -brief, -timestamp, ...) are accepted
- * and have no effect on tunnels, as in iproute2. Options burrow cannot honour (-batch, -netns) are refused.
+ * and have no effect on tunnels, as in iproute2. `-batch FILE` (with `-force`) runs the commands of a
+ * file (batch.ts); `-netns`, which burrow cannot honour, is refused.
  */
 import { matches } from './argv.js';
 import { getUnsigned } from './inet.js';
@@ -45,6 +46,8 @@ export function defaultOptions(): GlobalOptions {
 
 export type ParsedCommandLine =
   | { kind: 'command'; options: GlobalOptions; args: string[] }
+  /** `-batch FILE`: what follows the options is ignored, as ip.c ignores it. */
+  | { kind: 'batch'; options: GlobalOptions; file: string; force: boolean }
   | { kind: 'version' };
 
 /** lib/utils.c `read_family()`. */
@@ -76,6 +79,8 @@ function isColorOption(option: string): boolean {
 /** Reads the global options; `args` is what follows them (the object word first). */
 export function parseCommandLine(argv: readonly string[]): ParsedCommandLine {
   const options = defaultOptions();
+  let batch: string | null = null;
+  let force = false;
   let i = 0;
   // Options that take a value: the value, or the main usage when it is missing.
   const value = (): string => {
@@ -125,10 +130,9 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommandLine {
     } else if (matches(opt, '-Version')) {
       return { kind: 'version' };
     } else if (matches(opt, '-force')) {
-      // only meaningful with -batch
+      force = true;
     } else if (matches(opt, '-batch')) {
-      value();
-      throw notImplemented('-batch is not supported; run one command per invocation');
+      batch = value();
     } else if (matches(opt, '-brief')) {
       // no effect on tunnels
     } else if (matches(opt, '-json')) {
@@ -150,5 +154,6 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommandLine {
       throw unknownOption(opt);
     }
   }
+  if (batch !== null) return { kind: 'batch', options, file: batch, force };
   return { kind: 'command', options, args: argv.slice(i) };
 }

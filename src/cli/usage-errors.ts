@@ -118,9 +118,11 @@ export function usage(text: string): UsageError {
 
 export const MAIN_USAGE = [
   `Usage: ${PROGRAM} [ OPTIONS ] OBJECT { COMMAND | help }`,
+  `       ${PROGRAM} [ -force ] -batch filename`,
   `where  OBJECT := { tunnel | link | fdb | xfrm | daemon | lab }`,
   `       OPTIONS := { -V[ersion] | -s[tatistics] | -d[etails] | -j[son] | -p[retty] |`,
-  `                    -o[neline] | -f[amily] { inet | inet6 } | -4 | -6 | -help }`,
+  `                    -o[neline] | -f[amily] { inet | inet6 } | -4 | -6 | -b[atch] [filename] |`,
+  `                    -force | -help }`,
 ].join('\n');
 
 // ---- ip tunnel (ip/iptunnel.c, ip/tunnel.c) ---------------------------------------------------------

@@ -23,6 +23,7 @@ import { BurrowError } from '../errors.js';
 import { isTunnelParams, type SixRdParams, type TunnelParams } from '../tunnel/params.js';
 import { loadState } from './state.js';
 import { countersText, dropsText, TunnelService } from './tunnels.js';
+import { parseOffloads } from './offload.js';
 import { systemVxlanIo, VxlanService } from './vxlan.js';
 import { VxlanEngine } from '../engine/vxlan.js';
 import { isVxlanParams, type VxlanParams } from '../tunnel/vxlan.js';
@@ -141,13 +142,15 @@ export async function runDaemon(): Promise<number> {
   const table = new TunnelTable();
   // The IPsec database's clock: wall-clock seconds, for the add and use times `-s` shows.
   const xfrm = new XfrmDatabase(() => Math.floor(Date.now() / 1000));
+  const offloads = parseOffloads(process.env.BURROW_OFFLOAD);
+  log.info(`offloads: ${Object.entries(offloads).map(([k, on]) => `${k} ${on ? 'on' : 'off'}`).join(', ')}`);
   // Link events already queued are read before each receive batch (see EngineIo.beforeReceive).
   let monitor: NetlinkMonitor | undefined;
-  const engine = new Engine(table, systemIo(() => monitor?.drain(64)), errnoName, xfrm);
-  const service = new TunnelService(table, engine, nl, paths.state, state, log);
+  const engine = new Engine(table, systemIo(() => monitor?.drain(64)), errnoName, xfrm, { gro: offloads.gro });
+  const service = new TunnelService(table, engine, nl, paths.state, state, log, undefined, offloads);
   engine.onRouteStale((tunnel) => service.refreshRoute(tunnel));
-  const vxlanEngine = new VxlanEngine(systemVxlanIo(nl, log), errnoName);
-  const links = new VxlanService(vxlanEngine, nl, paths.state, state, log, () => performance.now());
+  const vxlanEngine = new VxlanEngine(systemVxlanIo(nl, log), errnoName, { gro: offloads.gro });
+  const links = new VxlanService(vxlanEngine, nl, paths.state, state, log, () => performance.now(), offloads);
   monitor = NetlinkMonitor.open((event) => {
     service.onNetlinkEvent(event);
     links.onNetlinkEvent(event);

@@ -7,6 +7,7 @@ import { linkByName } from '../io/netlink/link.js';
 import type { NetlinkHandle } from '../io/netlink/socket.js';
 import { TunDevice, type TunOptions } from '../io/tun.js';
 import type { Logger } from './log.js';
+import { needsVnetHeader, type OffloadSet } from './offload.js';
 
 export function deviceExists(nl: NetlinkHandle, name: string): boolean {
   try {
@@ -51,4 +52,23 @@ export function adoptEach<T extends { name: string } | { params: { name: string 
       log.error(`could not adopt ${what} ${name}: ${(error as Error).message}`);
     }
   }
+}
+
+/** The TUN/TAP options the offloads in use need (IFF_VNET_HDR for tso or gro). */
+export function offloadOptions(offloads: OffloadSet, options: TunOptions = {}): TunOptions {
+  return { ...options, vnetHeader: needsVnetHeader(offloads) };
+}
+
+/**
+ * Turns the device's offloads on or off after it is opened (an fd's TUNSETOFFLOAD ends with it, so adoption
+ * does it again). A kernel that refuses TSO leaves the device on the plain path, which still works.
+ */
+export function applyOffloads(device: TunDevice, offloads: OffloadSet, log: Logger): void {
+  if (offloads.tso) {
+    if (!device.enableTso()) log.info(`${device.name}: the kernel refused TUN TSO; cutting nothing`);
+    return;
+  }
+  // A persistent device keeps the offloads an earlier fd set: without this it would go on handing out
+  // superframes, now without the header that says so.
+  device.setOffload(0);
 }

@@ -44,7 +44,8 @@ import {
 import { parseMac, formatMac } from '../wire/ethernet.js';
 import type { Logger } from './log.js';
 import { saveState, type DaemonState, type SavedVxlan } from './state.js';
-import { adoptEach, notOurs, reopenDevice } from './devices.js';
+import { adoptEach, applyOffloads, notOurs, offloadOptions, reopenDevice } from './devices.js';
+import { NO_OFFLOADS, type OffloadSet } from './offload.js';
 
 const NLM_FLAGS: Record<Exclude<FdbCommand, 'del'>, number> = {
   add: NLM_F_CREATE | NLM_F_EXCL,
@@ -62,6 +63,7 @@ export class VxlanService {
     private readonly state: DaemonState,
     private readonly log: Logger,
     private readonly now: () => number,
+    private readonly offloads: OffloadSet = NO_OFFLOADS,
   ) {}
 
   get size(): number {
@@ -75,7 +77,8 @@ export class VxlanService {
     const params = this.plan(requested);
     let tap: TunDevice;
     try {
-      tap = TunDevice.create(params.name === '' ? 'vxlan%d' : params.name, { kind: 'tap', persist: true });
+      tap = TunDevice.create(params.name === '' ? 'vxlan%d' : params.name, { ...offloadOptions(this.offloads, { kind: 'tap' }), persist: true });
+      applyOffloads(tap, this.offloads, this.log);
     } catch (error) {
       // IFF_TUN_EXCL: the name is taken (by any device), which RTM_NEWLINK answers with EEXIST.
       if (error instanceof BurrowError && error.code === 'EBUSY') throw new BurrowError('EEXIST');
@@ -205,7 +208,8 @@ export class VxlanService {
 
   private adoptOne(saved: SavedVxlan): void {
     const params = saved.params;
-    const { device: tap, recreated } = reopenDevice(params.name, { kind: 'tap' });
+    const { device: tap, recreated } = reopenDevice(params.name, offloadOptions(this.offloads, { kind: 'tap' }));
+    applyOffloads(tap, this.offloads, this.log);
     const device = new VxlanDevice(params);
     const link = linkByName(this.nl, params.name);
     device.ifindex = link.index;

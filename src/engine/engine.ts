@@ -41,7 +41,8 @@ import { tunnelOverhead, type Tunnel } from '../tunnel/tunnel.js';
 import { XfrmDatabase } from '../xfrm/database.js';
 import { buildFragNeeded, buildHostUnreachable, buildPacketTooBig, buildPortUnreachable } from './icmp-replies.js';
 import { IcmpRateLimiter } from './rate-limit.js';
-import { PendingWrites, Senders, writeReceived } from './loops.js';
+import { Coalescing, PendingWrites, Senders, writeReceived } from './loops.js';
+import { Prepared, Segmenter } from './segmenter.js';
 
 export type UnderlayProtocol = 4 | 41 | 47 | 50;
 
@@ -61,9 +62,13 @@ export interface EngineIo {
 }
 
 export const BATCH_SIZE = 64;
-/** Room for the largest IPv4 packet plus the headroom. */
-const SLOT_SIZE = 65536 + HEADROOM;
+/** Room for the largest IP packet (an IPv6 superframe: 40 + 65535) plus the headroom. */
+export const SLOT_SIZE = 65600 + HEADROOM;
 const BUDGET = 4;
+/** Where the segments of superframes are built, after the transmit slots; sent when it fills up. */
+export const SEGMENT_STORE = 256 * 1024;
+/** Entries of one transmit write batch: a batch of superframes cuts into many segments. */
+export const TX_OUT_CAPACITY = 512;
 /** Fragments of the largest outer packet at the smallest MTU (65535 bytes, 48 per 68-byte fragment). */
 const MAX_FRAGMENTS = 1366;
 
@@ -75,6 +80,13 @@ interface Attachment {
   device: PacketPort;
   /** Inner packets waiting to be written into the device (entries point into the receive batch). */
   pending: PacketBatch;
+  gro: Coalescing | null;
+}
+
+/** Offloads the daemon chose (daemon/offload.ts); the device's IFF_VNET_HDR says whether they can run. */
+export interface EngineOptions {
+  /** Coalesce received TCP segments into superframes written with a virtio_net_hdr. */
+  gro?: boolean;
 }
 
 /** Maps the errno a send gave one packet to the drop it counts as. */
@@ -102,14 +114,16 @@ export class Engine {
   private readonly receivers = new Map<UnderlayProtocol, PacketPort>();
   private readonly senders = new Senders((link) => this.io.openSender(link));
   private readonly rxIn = new PacketBatch(BATCH_SIZE, SLOT_SIZE, 0, true);
-  private readonly txIn = new PacketBatch(BATCH_SIZE, SLOT_SIZE, HEADROOM, true);
-  private readonly txOut = PacketBatch.forWriting(BATCH_SIZE);
+  private readonly txIn = new PacketBatch(BATCH_SIZE, SLOT_SIZE, HEADROOM, true, SEGMENT_STORE);
+  private readonly txOut = PacketBatch.forWriting(TX_OUT_CAPACITY);
+  private readonly segmenter = new Segmenter();
   private readonly scratch = new PacketBatch(1, 2048, 0);
   private readonly encapResult = newEncapResult();
   private readonly decapResult = newDecapResult();
   private readonly pendingWrites = new PendingWrites<Attachment>((a) => this.flush(a));
-  /** For each entry of txOut, the index of its inner packet in txIn (whose length is tx_bytes). */
-  private readonly txSource = new Uint16Array(BATCH_SIZE);
+  /** For each entry of txOut, where its inner packet is in txIn's buffer (its length is tx_bytes). */
+  private readonly txInnerStart = new Uint32Array(TX_OUT_CAPACITY);
+  private readonly txInnerLength = new Uint32Array(TX_OUT_CAPACITY);
   /** The fragments of one outer packet, made when first needed. */
   private fragments: PacketBatch | null = null;
   /** IPv4 ID for fragmented packets (a raw socket would give each fragment an ID of its own). */
@@ -126,6 +140,7 @@ export class Engine {
     private readonly io: EngineIo,
     private readonly errnoName: (errno: number) => string,
     readonly xfrm: XfrmDatabase = new XfrmDatabase(() => Math.floor(Date.now() / 1000)),
+    private readonly options: EngineOptions = {},
   ) {
     this.limiter = new IcmpRateLimiter(() => io.now());
     this.encapsulators = {
@@ -157,7 +172,8 @@ export class Engine {
     // The kernel's outer IP ID counters start at random (ip_idents_reserve); so do burrow's.
     tunnel.txId = randomInt(0x10000);
     const protocol = underlayProtocolOfMode(tunnel.params.mode);
-    const attachment: Attachment = { tunnel, device, pending: PacketBatch.forWriting(BATCH_SIZE) };
+    const gro = this.options.gro === true && device.vnetHeader === true ? new Coalescing(BATCH_SIZE) : null;
+    const attachment: Attachment = { tunnel, device, pending: PacketBatch.forWriting(BATCH_SIZE), gro };
     this.attached.set(tunnel, attachment);
     this.receiver(protocol);
     device.onReadable(() => this.transmit(attachment));
@@ -210,51 +226,90 @@ export class Engine {
     const encapsulate = this.encapsulators[t.params.mode];
     const input = this.txIn;
     const output = this.txOut;
-    const result = this.encapResult;
     const sender = this.sender(t.params.link);
+    const offloads = a.device.vnetHeader === true;
+    const segmenter = this.segmenter;
     for (let round = 0; round < BUDGET; round++) {
       const n = a.device.readBatch(input);
       if (n === 0) return;
       output.borrow(input);
+      segmenter.reset(input);
       const data = input.data;
       for (let i = 0; i < n; i++) {
-        const reason = encapsulate(t, data, input.offsets[i], input.lengths[i], result);
-        if (reason === null) {
-          if (result.length > t.routeMtu && (data[result.start + 6] & 0x40) === 0) {
-            // Whatever is queued leaves first, so that packets keep their order.
-            this.send(a, sender, input, output);
-            this.sendFragmented(t, sender, data, result.start, result.length, result.destination, input.lengths[i]);
-          } else {
-            this.txSource[output.count] = i;
-            output.push(result.start, result.length, result.destination);
+        const start = input.offsets[i];
+        const length = input.lengths[i];
+        if (offloads) {
+          const kind = segmenter.prepare(input, i);
+          if (kind === Prepared.Superframe) {
+            for (let k = 0; k < segmenter.frame.segments; k++) {
+              if (!segmenter.hasRoom() || output.count === output.capacity) {
+                this.send(a, sender, output);
+                segmenter.restart();
+                if (!segmenter.hasRoom()) break; // cannot happen: the store holds any segment
+              }
+              const at = segmenter.cut(data, start, k);
+              this.encapsulateOne(a, encapsulate, sender, at, segmenter.lastLength);
+            }
+            continue;
           }
-          continue;
+          if (kind !== Prepared.Plain) {
+            t.drop('tx-malformed');
+            continue;
+          }
         }
-        t.drop(reason);
-        if (reason === 'too-big') this.tooBig(a, data, input.offsets[i], input.lengths[i], result.mtu);
-        else if (t.params.mode === 'vti' && VTI_UNREACHABLE.has(reason)) this.unreachable(a, data, input.offsets[i], input.lengths[i]);
+        if (output.count === output.capacity) {
+          this.send(a, sender, output);
+          segmenter.restart();
+        }
+        this.encapsulateOne(a, encapsulate, sender, start, length);
       }
-      this.send(a, sender, input, output);
+      this.send(a, sender, output);
       if (n < input.capacity) return;
     }
   }
 
   /**
-   * Sends a batch of outer packets and counts each as sent (the inner bytes) or dropped; empties the
-   * batch. txSource maps each outer packet to its inner one in `input`.
+   * Encapsulates one inner packet of txIn's buffer in place and queues it on txOut; or sends it as
+   * fragments (after what is queued, so that packets keep their order); or drops it.
    */
-  private send(a: Attachment, sender: PacketPort, input: PacketBatch, output: PacketBatch): void {
+  private encapsulateOne(a: Attachment, encapsulate: Encapsulate, sender: PacketPort, start: number, length: number): void {
+    const t = a.tunnel;
+    const result = this.encapResult;
+    const data = this.txIn.data;
+    const output = this.txOut;
+    const reason = encapsulate(t, data, start, length, result);
+    if (reason === null) {
+      if (result.length > t.routeMtu && (data[result.start + 6] & 0x40) === 0) {
+        this.send(a, sender, output);
+        this.sendFragmented(t, sender, data, result.start, result.length, result.destination, length);
+      } else {
+        this.txInnerStart[output.count] = start;
+        this.txInnerLength[output.count] = length;
+        output.push(result.start, result.length, result.destination);
+      }
+      return;
+    }
+    t.drop(reason);
+    if (reason === 'too-big') this.tooBig(a, data, start, length, result.mtu);
+    else if (t.params.mode === 'vti' && VTI_UNREACHABLE.has(reason)) this.unreachable(a, data, start, length);
+  }
+
+  /**
+   * Sends a batch of outer packets and counts each as sent (the inner bytes) or dropped; empties the
+   * batch. txInnerStart/txInnerLength say where each one's inner packet is.
+   */
+  private send(a: Attachment, sender: PacketPort, output: PacketBatch): void {
     if (output.count === 0) return;
     const t = a.tunnel;
     sender.writeBatch(output);
+    const data = output.data;
     for (let k = 0; k < output.count; k++) {
-      const i = this.txSource[k];
       if (output.errors[k] === 0) {
         t.stats.txPackets++;
-        t.stats.txBytes += input.lengths[i];
+        t.stats.txBytes += this.txInnerLength[k];
       } else {
         const errno = this.errnoName(output.errors[k]);
-        if (errno === 'EMSGSIZE') this.pathMtuShrank(a, input.data, input.offsets[i], input.lengths[i]);
+        if (errno === 'EMSGSIZE') this.pathMtuShrank(a, data, this.txInnerStart[k], this.txInnerLength[k]);
         else t.drop(sendFailure(errno));
       }
     }
@@ -329,7 +384,7 @@ export class Engine {
 
   /** Writes a tunnel's pending inner packets into its device and counts them. */
   private flush(a: Attachment): void {
-    writeReceived(a.device, a.pending, a.tunnel.stats, (reason) => a.tunnel.drop(reason));
+    writeReceived(a.device, a.pending, a.tunnel.stats, (reason) => a.tunnel.drop(reason), 0, a.gro);
   }
 
   /** ICMP port unreachable to the sender of an outer packet no tunnel took (tunnel4/gre_rcv). */

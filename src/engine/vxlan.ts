@@ -30,7 +30,7 @@ import { countDrop, type DropReason } from '../tunnel/drop.js';
 import { HEADROOM } from '../tunnel/mode.js';
 import { emptyStats } from '../tunnel/stats.js';
 import { FDB_AGE_INTERVAL_MS, macKey, type FdbRemote } from '../tunnel/fdb.js';
-import { ETHERTYPE_ARP } from '../wire/numbers.js';
+import { ETHERTYPE_ARP, ETHERTYPE_VLAN } from '../wire/numbers.js';
 import {
   encapsulateVxlan,
   flowHash,
@@ -49,8 +49,9 @@ import {
 } from '../tunnel/vxlan.js';
 import { ipv4SetFragmentUnchecked } from '../wire/ipv4.js';
 import { isMulticastIpv4 } from '../wire/address.js';
-import { BATCH_SIZE, sendFailure } from './engine.js';
-import { PendingWrites, Senders, writeReceived } from './loops.js';
+import { BATCH_SIZE, SEGMENT_STORE, sendFailure, TX_OUT_CAPACITY, type EngineOptions } from './engine.js';
+import { Prepared, Segmenter } from './segmenter.js';
+import { Coalescing, PendingWrites, Senders, writeReceived } from './loops.js';
 import { ETHERNET_HEADER_LENGTH } from '../wire/ethernet.js';
 
 /** What the route to a remote is, as the daemon finds it (ip route get). */
@@ -77,7 +78,8 @@ export interface VxlanIo {
   warn(message: string): void;
 }
 
-const SLOT_SIZE = 65536 + HEADROOM;
+/** Room for the largest frame a TAP with TSO gives (18 with a VLAN tag + 40 + 65535) and the headroom. */
+const SLOT_SIZE = 65600 + HEADROOM;
 const BUDGET = 4;
 
 interface Attachment {
@@ -85,6 +87,7 @@ interface Attachment {
   tap: PacketPort;
   /** Inner frames waiting to be written into the TAP (entries point into the receive batch). */
   pending: PacketBatch;
+  gro: Coalescing | null;
 }
 
 interface UdpPort {
@@ -105,13 +108,14 @@ export class VxlanEngine {
   /** link -> remote address -> route (or the drop it means), until routes or addresses change. */
   private readonly routes = new Map<number, Map<number, VxlanPath | DropReason>>();
   private readonly rxIn = new PacketBatch(BATCH_SIZE, SLOT_SIZE, 0, true);
-  private readonly txIn = new PacketBatch(BATCH_SIZE, SLOT_SIZE, HEADROOM, true);
-  /** Outer packets built in place in txIn. */
-  private readonly txOut = PacketBatch.forWriting(BATCH_SIZE);
+  private readonly txIn = new PacketBatch(BATCH_SIZE, SLOT_SIZE, HEADROOM, true, SEGMENT_STORE);
+  /** Outer packets built in place in txIn (and in its segment store). */
+  private readonly txOut = PacketBatch.forWriting(TX_OUT_CAPACITY);
+  private readonly segmenter = new Segmenter();
   /** Copies for the second and further remotes, and fragments after the first: one slot each. */
   private readonly txCopies = new PacketBatch(BATCH_SIZE, SLOT_SIZE, HEADROOM, true);
   /** Inner bytes each output entry counts when sent (0 for fragments after the first). */
-  private readonly outCounts = new Uint32Array(BATCH_SIZE);
+  private readonly outCounts = new Uint32Array(TX_OUT_CAPACITY);
   /** One slot for the path MTU notices written into a device. */
   private readonly notice = new PacketBatch(1, VXLAN_PMTU_NOTICE_MAX, 0);
   /** One slot for the answers `proxy` writes into a device. */
@@ -131,11 +135,13 @@ export class VxlanEngine {
   constructor(
     private readonly io: VxlanIo,
     private readonly errnoName: (errno: number) => string,
+    private readonly options: EngineOptions = {},
   ) {}
 
   /** Starts moving frames for a device over its TAP port. */
   attach(device: VxlanDevice, tap: PacketPort): void {
-    const attachment: Attachment = { device, tap, pending: PacketBatch.forWriting(BATCH_SIZE) };
+    const gro = this.options.gro === true && tap.vnetHeader === true ? new Coalescing(BATCH_SIZE, ETHERNET_HEADER_LENGTH) : null;
+    const attachment: Attachment = { device, tap, pending: PacketBatch.forWriting(BATCH_SIZE), gro };
     this.attached.set(device, attachment);
     let port = this.ports.get(device.params.dstPort);
     if (!port) this.ports.set(device.params.dstPort, (port = { table: new Map(), socket: null, groups: new Map() }));
@@ -279,52 +285,83 @@ export class VxlanEngine {
     const d = a.device;
     const input = this.txIn;
     const range = this.io.localPortRange();
+    const offloads = a.tap.vnetHeader === true;
+    const segmenter = this.segmenter;
     for (let round = 0; round < BUDGET; round++) {
       const n = a.tap.readBatch(input);
       if (n === 0) return;
       const now = this.io.now();
       this.txOut.borrow(input);
       this.txCopies.count = 0;
+      segmenter.reset(input);
       for (let i = 0; i < n; i++) {
         const start = input.offsets[i];
         const length = input.lengths[i];
-        if (d.params.proxy && length >= 14 && ((input.data[start + 12] << 8) | input.data[start + 13]) === ETHERTYPE_ARP) {
-          this.proxyArp(a, input.data, start, length);
-          continue;
-        }
-        const entry = vxlanDestination(d, input.data, start, length, now);
-        if (typeof entry === 'string') {
-          d.drop(entry);
-          continue;
-        }
-        const sourcePort = vxlanSourcePort(flowHash(input.data, start, length, this.hashSeed), d.params.srcPortMin, d.params.srcPortMax, range);
-        let inPlace = true;
-        for (let r = 0; r < entry.remotes.length; r++) {
-          const remote = entry.remotes[r];
-          if (remote.ip === 0) {
-            d.drop('no-fdb-entry');
+        if (offloads) {
+          const kind = segmenter.prepare(input, i, l3Offset(input.data, start, length));
+          if (kind === Prepared.Superframe) {
+            for (let k = 0; k < segmenter.frame.segments; k++) {
+              // Room for this segment and its fragments; else send what is queued first.
+              if (!segmenter.hasRoom() || this.txOut.count + 8 > this.txOut.capacity) {
+                this.flushOut(d);
+                this.flushCopies(d);
+                this.txOut.count = 0;
+                segmenter.restart();
+              }
+              const at = segmenter.cut(input.data, start, k);
+              this.transmitFrame(a, at, segmenter.lastLength, now, range);
+            }
             continue;
           }
-          const path = this.path(d, remote);
-          if (typeof path === 'string') {
-            d.drop(path);
+          if (kind !== Prepared.Plain) {
+            d.drop('tx-malformed');
             continue;
           }
-          if (inPlace) {
-            inPlace = false;
-            this.pmtuNotice(a, input.data, start, length, path);
-            this.emit(d, input, start, length, remote, path, sourcePort, false);
-          } else {
-            if (this.txCopies.count === this.txCopies.capacity) this.flushCopies(d);
-            const slot = this.txCopies.slotStart(this.txCopies.count) + HEADROOM;
-            input.data.copy(this.txCopies.data, slot, start, start + length);
-            this.emit(d, this.txCopies, slot, length, remote, path, sourcePort, true);
-          }
         }
+        this.transmitFrame(a, start, length, now, range);
       }
       this.flushOut(d);
       this.flushCopies(d);
       if (n < input.capacity) return;
+    }
+  }
+
+  /** One Ethernet frame in txIn's buffer: to each remote its FDB entry names (transmit's steps 2-3). */
+  private transmitFrame(a: Attachment, start: number, length: number, now: number, range: readonly [number, number]): void {
+    const d = a.device;
+    const input = this.txIn;
+    if (d.params.proxy && length >= 14 && ((input.data[start + 12] << 8) | input.data[start + 13]) === ETHERTYPE_ARP) {
+      this.proxyArp(a, input.data, start, length);
+      return;
+    }
+    const entry = vxlanDestination(d, input.data, start, length, now);
+    if (typeof entry === 'string') {
+      d.drop(entry);
+      return;
+    }
+    const sourcePort = vxlanSourcePort(flowHash(input.data, start, length, this.hashSeed), d.params.srcPortMin, d.params.srcPortMax, range);
+    let inPlace = true;
+    for (let r = 0; r < entry.remotes.length; r++) {
+      const remote = entry.remotes[r];
+      if (remote.ip === 0) {
+        d.drop('no-fdb-entry');
+        continue;
+      }
+      const path = this.path(d, remote);
+      if (typeof path === 'string') {
+        d.drop(path);
+        continue;
+      }
+      if (inPlace) {
+        inPlace = false;
+        this.pmtuNotice(a, input.data, start, length, path);
+        this.emit(d, input, start, length, remote, path, sourcePort, false);
+      } else {
+        if (this.txCopies.count === this.txCopies.capacity) this.flushCopies(d);
+        const slot = this.txCopies.slotStart(this.txCopies.count) + HEADROOM;
+        input.data.copy(this.txCopies.data, slot, start, start + length);
+        this.emit(d, this.txCopies, slot, length, remote, path, sourcePort, true);
+      }
     }
   }
 
@@ -485,7 +522,7 @@ export class VxlanEngine {
 
   /** Writes a device's pending frames into its TAP and counts them (bytes without the Ethernet header). */
   private flush(a: Attachment): void {
-    writeReceived(a.tap, a.pending, a.device.stats, (reason) => a.device.drop(reason), ETHERNET_HEADER_LENGTH);
+    writeReceived(a.tap, a.pending, a.device.stats, (reason) => a.device.drop(reason), ETHERNET_HEADER_LENGTH, a.gro);
   }
 
   // ----- ageing -----------------------------------------------------------------------------------
@@ -519,4 +556,9 @@ export class VxlanEngine {
     for (const d of this.attached.keys()) if (d.up) next = Math.min(next, d.fdb.expire(now));
     this.scheduleAgeing(next);
   }
+}
+
+/** Where the IP header of an Ethernet frame starts: after one VLAN tag if it has one. */
+function l3Offset(bytes: Uint8Array, start: number, length: number): number {
+  return length >= 18 && ((bytes[start + 12] << 8) | bytes[start + 13]) === ETHERTYPE_VLAN ? 18 : ETHERNET_HEADER_LENGTH;
 }

@@ -38,6 +38,8 @@ export const DEFAULT_BATCH_SIZE = 64;
 export const DEFAULT_HEADROOM = 64;
 /** Slot size for one packet of up to 64 KiB minus the headroom; ports without offloads use less. */
 export const DEFAULT_SLOT_SIZE = 2048;
+/** sizeof(struct virtio_net_hdr), the header a device opened with IFF_VNET_HDR puts before each packet. */
+export const VNET_HEADER_LENGTH = 10;
 
 export class PacketBatch {
   /** Number of slots. */
@@ -58,24 +60,34 @@ export class PacketBatch {
   readonly errors: Int32Array;
   /** Outer IP TOS byte of a received datagram (UDP sockets opened with `receiveTos`), else 0. */
   readonly tos: Uint8Array;
+  /**
+   * A virtio_net_hdr per entry (VNET_HEADER_LENGTH bytes each, entry i at i * VNET_HEADER_LENGTH), for
+   * devices opened with IFF_VNET_HDR: filled by their reads, sent by their writes. `push` clears an
+   * entry's header, so a packet nobody marked goes out as a plain packet. Other ports ignore it.
+   */
+  readonly vnet: Uint8Array;
   /** Entries in use. */
   count = 0;
 
   /**
    * `uninitialised`: leave the slab's memory untouched (Buffer.allocUnsafeSlow), so that large slots cost
    * resident memory only where packets actually land. Reads overwrite what they use.
+   * `tailBytes`: room after the slots (from `tailStart`) that reads never touch, where a loop can build
+   * packets (segments) that go out in the same write batch as the slots' packets.
    */
   constructor(
     capacity = DEFAULT_BATCH_SIZE,
     slotSize = DEFAULT_SLOT_SIZE,
     headroom = DEFAULT_HEADROOM,
     uninitialised = false,
+    tailBytes = 0,
   ) {
     if (slotSize !== 0 && headroom >= slotSize) throw new RangeError('headroom must be smaller than the slot');
     this.capacity = capacity;
     this.slotSize = slotSize;
     this.headroom = headroom;
-    this.data = uninitialised ? Buffer.allocUnsafeSlow(capacity * slotSize) : Buffer.alloc(capacity * slotSize);
+    const size = capacity * slotSize + tailBytes;
+    this.data = uninitialised ? Buffer.allocUnsafeSlow(size) : Buffer.alloc(size);
     this.offsets = new Uint32Array(capacity);
     this.lengths = new Uint32Array(capacity);
     this.addrs = new Uint32Array(capacity);
@@ -83,6 +95,7 @@ export class PacketBatch {
     this.ifindexes = new Uint32Array(capacity);
     this.errors = new Int32Array(capacity);
     this.tos = new Uint8Array(capacity);
+    this.vnet = new Uint8Array(capacity * VNET_HEADER_LENGTH);
   }
 
   /**
@@ -91,6 +104,11 @@ export class PacketBatch {
    */
   static forWriting(capacity = DEFAULT_BATCH_SIZE): PacketBatch {
     return new PacketBatch(capacity, 0, 0);
+  }
+
+  /** Where the room after the slots begins (see the constructor's `tailBytes`). */
+  get tailStart(): number {
+    return this.capacity * this.slotSize;
   }
 
   /** Byte offset of slot i in `data`. */
@@ -123,6 +141,9 @@ export class PacketBatch {
     this.addrs[i] = addr;
     this.ports[i] = port;
     this.errors[i] = 0;
+    // All of it: the kernel checks hdr_len against the packet even when flags and gso_type are 0
+    // (tun_get_user), so a stale one from an earlier superframe would fail a short packet with EINVAL.
+    this.vnet.fill(0, i * VNET_HEADER_LENGTH, (i + 1) * VNET_HEADER_LENGTH);
     return true;
   }
 }
@@ -144,6 +165,11 @@ export function portError(error: Error & { code: string }, fatal: boolean): Port
 export interface PacketPort {
   /** For logs: the device name or socket description. */
   readonly name: string;
+  /**
+   * A TUN/TAP opened with IFF_VNET_HDR: every packet read comes with a virtio_net_hdr in `batch.vnet`
+   * (a superframe to cut, a checksum to finish) and every packet written goes with one.
+   */
+  readonly vnetHeader?: boolean;
   /** True after `close()` or after a fatal error. */
   readonly closed: boolean;
   readBatch(batch: PacketBatch): number;

@@ -28,7 +28,7 @@ import {
   tunSetPersist,
   tunSetVnetHdrSize,
 } from './native/index.js';
-import type { PacketBatch } from './port.js';
+import { VNET_HEADER_LENGTH, type PacketBatch } from './port.js';
 
 const EBADFD = errnoNumber('EBADFD') ?? 77;
 
@@ -51,8 +51,12 @@ function openFlags(options: TunOptions, exclusive: boolean): number {
 }
 
 export class TunDevice extends FdPort {
-  private constructor(fd: number, name: string) {
+  /** IFF_VNET_HDR: reads fill and writes send `batch.vnet`, one virtio_net_hdr per packet. */
+  readonly vnetHeader: boolean;
+
+  private constructor(fd: number, name: string, vnetHeader: boolean) {
     super(fd, name);
+    this.vnetHeader = vnetHeader;
   }
 
   /**
@@ -62,7 +66,7 @@ export class TunDevice extends FdPort {
    */
   static create(name: string, options: TunOptions & { persist?: boolean } = {}): TunDevice {
     const opened = tunOpen(name, openFlags(options, true));
-    const device = new TunDevice(opened.fd, opened.name);
+    const device = new TunDevice(opened.fd, opened.name, options.vnetHeader === true);
     if (options.persist) {
       try {
         device.setPersist(true);
@@ -93,12 +97,30 @@ export class TunDevice extends FdPort {
       closeFd(opened.fd);
       throw new BurrowError('ENODEV', name);
     }
-    return new TunDevice(opened.fd, opened.name);
+    return new TunDevice(opened.fd, opened.name, options.vnetHeader === true);
   }
 
   /** TUNSETPERSIST: a persistent device outlives this fd (and this process). */
   setPersist(persist: boolean): void {
     tunSetPersist(this.fd, persist);
+  }
+
+  /**
+   * Asks the kernel for TCP superframes of up to 64 KiB with partial checksums (TUN_F_CSUM | TSO4 |
+   * TSO6) on a device opened with `vnetHeader`: reads then carry a virtio_net_hdr the reader must act
+   * on (wire/gso.ts). Returns false, leaving the device as it was, when the kernel refuses (EINVAL).
+   */
+  enableTso(): boolean {
+    const c = constants();
+    if (!this.vnetHeader) return false;
+    try {
+      this.setVnetHeaderSize(VNET_HEADER_LENGTH);
+      this.setOffload(c.TUN_F_CSUM | c.TUN_F_TSO4 | c.TUN_F_TSO6);
+      return true;
+    } catch (error) {
+      if (error instanceof BurrowError && error.code === 'EINVAL') return false;
+      throw error;
+    }
   }
 
   /** TUNSETOFFLOAD with TUN_F_* flags (checksum, TSO): only meaningful with `vnetHeader`. */
@@ -118,10 +140,15 @@ export class TunDevice extends FdPort {
 
   readBatch(batch: PacketBatch): number {
     if (this.closed) return this.readClosed(batch);
-    const n = this.io.readBatch(
-      this.fd, batch.data, batch.slotSize, batch.headroom, batch.offsets, batch.lengths, batch.capacity,
-      batch.errors,
-    );
+    const n = this.vnetHeader
+      ? this.io.readBatch(
+          this.fd, batch.data, batch.slotSize, batch.headroom, batch.offsets, batch.lengths, batch.capacity,
+          batch.errors, batch.vnet, VNET_HEADER_LENGTH,
+        )
+      : this.io.readBatch(
+          this.fd, batch.data, batch.slotSize, batch.headroom, batch.offsets, batch.lengths, batch.capacity,
+          batch.errors,
+        );
     if (n < 0) {
       batch.count = 0;
       this.readFailed(-n);
@@ -137,7 +164,11 @@ export class TunDevice extends FdPort {
   writeBatch(batch: PacketBatch): number {
     if (this.closed) return this.writeClosed(batch);
     const count = batch.count;
-    const written = this.io.writeBatch(this.fd, batch.data, batch.offsets, batch.lengths, batch.errors, count);
+    const written = this.vnetHeader
+      ? this.io.writeBatch(
+          this.fd, batch.data, batch.offsets, batch.lengths, batch.errors, count, batch.vnet, VNET_HEADER_LENGTH,
+        )
+      : this.io.writeBatch(this.fd, batch.data, batch.offsets, batch.lengths, batch.errors, count);
     if (written < count && batch.errors.subarray(0, count).includes(EBADFD)) this.deviceGone();
     return written;
   }

@@ -105,3 +105,24 @@ test('checksum: pseudo-header sums make captured UDP and ICMPv6 checksums verify
   // A wrong length or protocol breaks it.
   assert.notEqual(internetChecksum(udp4, 34, 27, ipv4PseudoHeaderSum(readIpv4(udp4, 26), readIpv4(udp4, 30), 6, 27)), 0);
 });
+
+test('checksum: the 32-bit word path agrees with a plain sum at every alignment, in shared and pooled buffers', () => {
+  const backing = new Uint8Array(4200);
+  let seed = 777;
+  for (let i = 0; i < backing.length; i++) {
+    seed = (seed * 1103515245 + 12345) >>> 0;
+    backing[i] = seed >>> 24;
+  }
+  for (const base of [0, 1, 2, 3]) {
+    const bytes = backing.subarray(base); // byteOffset moves the absolute alignment
+    for (let offset = 0; offset < 6; offset++) {
+      for (const length of [127, 128, 129, 130, 131, 255, 1460, 1461, 4000]) {
+        assert.equal(onesComplementSum(bytes, offset, length, 0x1234), foldSum(reference(bytes, offset, length) + 0x1234), `${base}/${offset}+${length}`);
+      }
+    }
+  }
+  const pooled = Buffer.from(backing.subarray(0, 600)); // a slice of Node's shared pool
+  assert.equal(onesComplementSum(pooled, 2, 590), reference(pooled, 2, 590));
+  const ones = new Uint8Array(65536).fill(0xff);
+  assert.equal(onesComplementSum(ones, 2, 65530), 0xffff);
+});

@@ -18,11 +18,35 @@ export function foldSum(sum: number): number {
   return sum;
 }
 
+/** Ranges at least this long are summed 32 bits at a time (below it the view lookup costs more). */
+const WORDS_FROM = 128;
+
+/** One Uint32Array over each ArrayBuffer summed by words, made once (no allocation per packet). */
+const wordViews = new WeakMap<ArrayBufferLike, Uint32Array>();
+
+function wordsOf(buffer: ArrayBufferLike): Uint32Array {
+  let view = wordViews.get(buffer);
+  if (view === undefined) {
+    view = new Uint32Array(buffer, 0, buffer.byteLength >>> 2);
+    wordViews.set(buffer, view);
+  }
+  return view;
+}
+
 /**
  * One's-complement sum of `bytes[offset .. offset+length)` plus `initial`, folded to 16 bits.
  * Never reads outside the range; a range past the end of `bytes` is the caller's bug (it would read 0s).
+ *
+ * Long ranges that start at an even address are summed as aligned little-endian 32-bit words: the
+ * one's-complement sum does not depend on byte order except for a final swap (RFC 1071 section 2(B)),
+ * and two 16-bit lanes per word are folded together at the end (2(C)). About five times the speed of
+ * the byte loop on 64 KiB (bench/checksum.ts).
  */
 export function onesComplementSum(bytes: Uint8Array, offset: number, length: number, initial = 0): number {
+  const at = bytes.byteOffset + offset;
+  if (length >= WORDS_FROM && (at & 1) === 0 && !BIG_ENDIAN_MACHINE) {
+    return foldSum(swapSum(wordSum(bytes, offset, length, at)) + initial);
+  }
   let sum = initial;
   let i = offset;
   const end = offset + length;
@@ -39,6 +63,35 @@ export function onesComplementSum(bytes: Uint8Array, offset: number, length: num
   for (; i < end2; i += 2) sum += (bytes[i] << 8) | bytes[i + 1];
   if (i < end) sum += bytes[i] << 8;
   return foldSum(sum);
+}
+
+/** Typed arrays use the machine's byte order; the word path assumes little-endian (x86, arm64). */
+const BIG_ENDIAN_MACHINE = new Uint8Array(Uint16Array.of(1).buffer)[0] !== 1;
+
+/** The byte-swapped (little-endian lane) sum of an even-aligned range, folded to 16 bits. */
+function wordSum(bytes: Uint8Array, offset: number, length: number, at: number): number {
+  let sum = 0;
+  let i = offset;
+  const end = offset + length;
+  if ((at & 3) !== 0) {
+    sum += bytes[i] | (bytes[i + 1] << 8);
+    i += 2;
+  }
+  const words = wordsOf(bytes.buffer);
+  let w = (bytes.byteOffset + i) >>> 2;
+  const wordsEnd = w + ((end - i) >>> 2);
+  const wordsEnd4 = wordsEnd - 3;
+  // At most 2^21 words before the sum passes 2^53: far beyond any packet.
+  for (; w < wordsEnd4; w += 4) sum += words[w] + words[w + 1] + words[w + 2] + words[w + 3];
+  for (; w < wordsEnd; w++) sum += words[w];
+  i = w * 4 - bytes.byteOffset;
+  for (; i < end - 1; i += 2) sum += bytes[i] | (bytes[i + 1] << 8);
+  if (i < end) sum += bytes[i];
+  return foldSum(sum);
+}
+
+function swapSum(sum: number): number {
+  return ((sum & 0xff) << 8) | (sum >>> 8);
 }
 
 /**

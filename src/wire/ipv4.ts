@@ -307,6 +307,15 @@ export function writeIpv4Header(
   bytes[offset + 19] = dst;
 }
 
+/** Recomputes the header checksum of the `headerLength`-byte header at `offset` after a field changed. */
+export function ipv4RefreshChecksumUnchecked(bytes: Uint8Array, offset: number, headerLength: number): void {
+  bytes[offset + 10] = 0;
+  bytes[offset + 11] = 0;
+  const sum = internetChecksum(bytes, offset, headerLength);
+  bytes[offset + 10] = sum >>> 8;
+  bytes[offset + 11] = sum;
+}
+
 /** The version nibble of any IP packet (4 or 6 for the ones burrow carries). */
 export function ipVersionUnchecked(bytes: Uint8Array, offset: number): number {
   return bytes[offset] >> 4;

@@ -35,6 +35,16 @@ import {
   waitReadable,
 } from '../../src/io/native/index.js';
 import { fdCount, inNs, ipv4, Namespaces, rootSkipReason, sweep } from './netns.js';
+import { VNET_HEADER_LENGTH } from '../../src/io/port.js';
+import {
+  VIRTIO_NET_HDR_F_DATA_VALID,
+  VIRTIO_NET_HDR_F_NEEDS_CSUM,
+  VIRTIO_NET_HDR_GSO_ECN,
+  VIRTIO_NET_HDR_GSO_NONE,
+  VIRTIO_NET_HDR_GSO_TCPV4,
+  VIRTIO_NET_HDR_GSO_TCPV6,
+  VIRTIO_NET_HDR_LENGTH,
+} from '../../src/wire/virtio-net.js';
 
 const noAddon = nativeAvailable() ? undefined : 'needs the native addon: run npm install';
 const skipRoot = rootSkipReason();
@@ -81,6 +91,18 @@ describe('pktio addon', { skip: noAddon }, () => {
     assert.equal(c.SO_NETNS_COOKIE, 71);
     assert.equal(c.MAX_BATCH, 256);
     assert.equal(c.LOCK_NB, 4);
+  });
+
+  it('the virtio_net_hdr numbers burrow writes down (wire/virtio-net.ts, io/port.ts) are the headers\' own', () => {
+    const c = constants();
+    assert.equal(c.VIRTIO_NET_HDR_SIZE, VIRTIO_NET_HDR_LENGTH);
+    assert.equal(VNET_HEADER_LENGTH, VIRTIO_NET_HDR_LENGTH);
+    assert.equal(c.VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_F_NEEDS_CSUM);
+    assert.equal(c.VIRTIO_NET_HDR_F_DATA_VALID, VIRTIO_NET_HDR_F_DATA_VALID);
+    assert.equal(c.VIRTIO_NET_HDR_GSO_NONE, VIRTIO_NET_HDR_GSO_NONE);
+    assert.equal(c.VIRTIO_NET_HDR_GSO_TCPV4, VIRTIO_NET_HDR_GSO_TCPV4);
+    assert.equal(c.VIRTIO_NET_HDR_GSO_TCPV6, VIRTIO_NET_HDR_GSO_TCPV6);
+    assert.equal(c.VIRTIO_NET_HDR_GSO_ECN, VIRTIO_NET_HDR_GSO_ECN);
   });
 
   it('control-plane calls throw errno-coded errors; data calls return -errno', () => {

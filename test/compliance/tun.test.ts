@@ -12,7 +12,9 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { BurrowError } from '../../src/errors.js';
 import { constants, errnoName } from '../../src/io/native/index.js';
-import { PacketBatch, type PortError } from '../../src/io/port.js';
+import { PacketBatch, VNET_HEADER_LENGTH, type PortError } from '../../src/io/port.js';
+import { internetChecksum, ipv4PseudoHeaderSum } from '../../src/wire/checksum.js';
+import { VIRTIO_NET_HDR_F_NEEDS_CSUM, writeVirtioNetHeader } from '../../src/wire/virtio-net.js';
 import { TunDevice } from '../../src/io/tun.js';
 import {
   fdCount,
@@ -248,7 +250,8 @@ describe('TunDevice', { skip }, () => {
       }
     }));
 
-  it('a packet read with a vnet header starts with the 12-byte virtio_net_hdr', async () => {
+  /** Two TUN devices in one forwarding namespace: a plain one (198.18.1.1) and one with IFF_VNET_HDR. */
+  async function withVnetPair(body: (a: TunDevice, b: TunDevice) => Promise<void>): Promise<void> {
     const fds = fdCount();
     const spaces = new Namespaces();
     const opened: TunDevice[] = [];
@@ -259,22 +262,53 @@ describe('TunDevice', { skip }, () => {
         opened.push(TunDevice.create('bwio-ta'));
         opened.push(TunDevice.create('bwio-tb', { vnetHeader: true }));
       });
-      const [a, b] = opened;
-      b.setVnetHeaderSize(12);
       ip('-n', ns, 'addr', 'add', '198.18.1.1/24', 'dev', 'bwio-ta');
       ip('-n', ns, 'addr', 'add', '198.18.2.1/24', 'dev', 'bwio-tb');
       ip('-n', ns, 'link', 'set', 'bwio-ta', 'up');
       ip('-n', ns, 'link', 'set', 'bwio-tb', 'up');
-      const sent = packet(5, 100);
-      assert.equal(a.writeBatch(writeBatchOf([sent], { addr: 0, port: 0 })), 1);
-      const [r] = await collect(b, 1);
-      assert.equal(r.bytes.length, 12 + 100);
-      assert.deepEqual(r.bytes.subarray(0, 12), Buffer.alloc(12), 'no offload: flags 0, gso_type NONE');
-      assert.deepEqual(r.bytes.subarray(12), forwarded(sent));
+      await body(opened[0], opened[1]);
     } finally {
       for (const d of opened) d.close();
       spaces.destroy();
     }
     assert.equal(fdCount(), fds);
-  });
+  }
+
+  it('with a vnet header, a read puts each virtio_net_hdr in batch.vnet and the packet in its slot', () =>
+    withVnetPair(async (a, b) => {
+      assert.equal(b.vnetHeader, true);
+      const sent = packet(5, 100);
+      assert.equal(a.writeBatch(writeBatchOf([sent], { addr: 0, port: 0 })), 1);
+      const batch = new PacketBatch();
+      batch.vnet.fill(0xa5);
+      const [r] = await collect(b, 1, batch);
+      assert.deepEqual(r.bytes, forwarded(sent));
+      assert.deepEqual(Buffer.from(batch.vnet.subarray(0, VNET_HEADER_LENGTH)), Buffer.alloc(VNET_HEADER_LENGTH), 'no offload: flags 0, gso_type NONE');
+    }));
+
+  it('with a vnet header, a write takes each entry\'s header: a partial TCP checksum is finished by the kernel', () =>
+    withVnetPair(async (a, b) => {
+      // TCP 198.18.2.2:1000 -> 198.18.1.2:2000 written into b with NEEDS_CSUM: the checksum field holds
+      // the pseudo-header sum only. Forwarded out of a (no offloads), the kernel must complete it.
+      const tcp = Buffer.alloc(20 + 64);
+      tcp.writeUInt16BE(1000, 0);
+      tcp.writeUInt16BE(2000, 2);
+      tcp.writeUInt32BE(1, 4);
+      tcp[12] = 5 << 4;
+      tcp[13] = 0x18;
+      tcp.writeUInt16BE(512, 14);
+      for (let i = 20; i < tcp.length; i++) tcp[i] = i * 7;
+      const src = ipv4('198.18.2.2');
+      const dst = ipv4('198.18.1.2');
+      tcp.writeUInt16BE(ipv4PseudoHeaderSum(src, dst, 6, tcp.length), 16);
+      const sent = ipv4Packet({ src, dst, protocol: 6, id: 9 }, tcp);
+      const batch = writeBatchOf([sent], { addr: 0, port: 0 });
+      writeVirtioNetHeader({ flags: VIRTIO_NET_HDR_F_NEEDS_CSUM, gsoType: 0, hdrLen: 40, gsoSize: 0, csumStart: 20, csumOffset: 16 }, batch.vnet, 0);
+      assert.equal(b.writeBatch(batch), 1);
+      const [r] = await collect(a, 1);
+      const got = r.bytes;
+      assert.equal(got.length, sent.length);
+      assert.equal(internetChecksum(got, 20, got.length - 20, ipv4PseudoHeaderSum(src, dst, 6, got.length - 20)), 0, 'the TCP checksum verifies');
+      assert.notEqual(got.readUInt16BE(36), ipv4PseudoHeaderSum(src, dst, 6, tcp.length));
+    }));
 });

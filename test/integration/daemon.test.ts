@@ -5,6 +5,8 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -113,6 +115,29 @@ describe('the daemon', { skip, concurrency: false }, () => {
     assert.doesNotMatch(await burrowOk(lab, A, ['tunnel', 'show']), /gone0/);
     await burrowOk(lab, A, ['tunnel', 'add', 'gone0', 'mode', 'gre', 'remote', '192.168.100.1', 'local', '192.168.0.1']);
     await burrowOk(lab, A, ['tunnel', 'del', 'gone0']);
+  });
+
+  it('takes a -batch file of tunnel commands in one process, stopping at the first failure unless -force', async () => {
+    const file = path.join(os.tmpdir(), `burrow-batch-${process.pid}`);
+    const adds = Array.from({ length: 50 }, (_, i) => `tunnel add bt${i} mode gre remote 10.9.${i}.1 local 192.168.0.1 key ${i}`);
+    try {
+      fs.writeFileSync(file, ['# fifty tunnels', ...adds, ''].join('\n'));
+      await burrowOk(lab, A, ['-batch', file]);
+      const shown = await burrowOk(lab, A, ['tunnel', 'show', 'mode', 'gre']);
+      assert.equal(shown.split('\n').filter((l) => /^bt\d+: gre\/ip/.test(l)).length, 50, shown);
+      fs.writeFileSync(file, 'tunnel del bt0\ntunnel del bt0\ntunnel del bt1\n');
+      const failed = await lab.burrow(A, ['-batch', file]);
+      assert.equal(failed.code, 1);
+      assert.match(failed.stderr, new RegExp(`Command failed ${file}:2\n$`));
+      assert.match(await burrowOk(lab, A, ['tunnel', 'show', 'bt1']), /^bt1: gre/, 'the batch stopped at line 2');
+      fs.writeFileSync(file, Array.from({ length: 50 }, (_, i) => `tunnel del bt${i}`).join('\n') + '\n');
+      const forced = await lab.burrow(A, ['-force', '-batch', file]);
+      assert.equal(forced.code, 1, 'bt0 was gone already');
+      assert.equal((forced.stderr.match(/Command failed/g) ?? []).length, 1, forced.stderr);
+      assert.doesNotMatch(await burrowOk(lab, A, ['tunnel', 'show', 'mode', 'gre']), /^bt/m);
+    } finally {
+      fs.rmSync(file, { force: true });
+    }
   });
 
   it('answers no user but root', async () => {

@@ -33,6 +33,17 @@ export interface NativeConstants {
   readonly TUN_F_TSO6: number;
   readonly TUN_F_TSO_ECN: number;
   readonly TUN_F_UFO: number;
+  readonly VIRTIO_NET_HDR_F_NEEDS_CSUM: number;
+  readonly VIRTIO_NET_HDR_F_DATA_VALID: number;
+  readonly VIRTIO_NET_HDR_GSO_NONE: number;
+  readonly VIRTIO_NET_HDR_GSO_TCPV4: number;
+  readonly VIRTIO_NET_HDR_GSO_TCPV6: number;
+  readonly VIRTIO_NET_HDR_GSO_ECN: number;
+  /** sizeof(struct virtio_net_hdr): the header IFF_VNET_HDR puts before each packet by default. */
+  readonly VIRTIO_NET_HDR_SIZE: number;
+  readonly SOL_UDP: number;
+  readonly UDP_SEGMENT: number;
+  readonly UDP_GRO: number;
   readonly ARPHRD_NONE: number;
   readonly ARPHRD_ETHER: number;
   readonly ARPHRD_TUNNEL: number;
@@ -142,9 +153,12 @@ export interface PktioAddon {
   readBatch(
     fd: number, data: Uint8Array, slotSize: number, headroom: number,
     offsets: Uint32Array, lengths: Uint32Array, max: number, errors?: Int32Array | null,
+    vnet?: Uint8Array | null, vnetLength?: number,
   ): number;
+  /** With `vnet`, entry i is written after its header vnet[i*vnetLength, +vnetLength) (IFF_VNET_HDR). */
   writeBatch(
     fd: number, data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, errors: Int32Array, count: number,
+    vnet?: Uint8Array | null, vnetLength?: number,
   ): number;
   recvBatch(
     fd: number, data: Uint8Array, slotSize: number, headroom: number, offsets: Uint32Array,

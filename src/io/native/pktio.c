@@ -46,6 +46,8 @@
 #include <sys/uio.h>
 
 #include <linux/if_tun.h>
+#include <linux/virtio_net.h>
+#include <netinet/udp.h>
 #include <linux/netlink.h>
 
 #ifndef SO_NETNS_COOKIE
@@ -593,14 +595,36 @@ static bool check_max(napi_env env, const slots_t *s, uint32_t max, size_t other
 }
 
 /*
- * readBatch(fd, data, slotSize, headroom, offsets, lengths, max, errors?) -> n or -errno.
+ * A per-entry header array for TUN/TAP fds opened with IFF_VNET_HDR: `vnet` holds `vnet_len` bytes for
+ * each entry (entry i at i * vnet_len), read into or written from its own iovec, so that packets stay
+ * where the slots put them. Absent (null/undefined) for fds without the header.
+ */
+static bool arg_vnet(napi_env env, napi_value *argv, size_t argc, size_t at, uint32_t count, uint8_t **vnet,
+                     uint32_t *vnet_len) {
+  *vnet = NULL;
+  *vnet_len = 0;
+  if (argc <= at || is_nullish(env, argv[at])) return true;
+  size_t cap;
+  if (!arg_bytes(env, argv[at], "vnet", vnet, &cap)) return false;
+  if (argc <= at + 1 || !arg_count(env, argv[at + 1], "vnetLength", vnet_len)) {
+    if (argc <= at + 1) type_error(env, "vnetLength", "a number");
+    return false;
+  }
+  if (*vnet_len == 0 || *vnet_len > 64) return range_error(env, "vnetLength must be 1..64");
+  if ((uint64_t)count * *vnet_len > cap) return range_error(env, "vnet is too small for the entries");
+  return true;
+}
+
+/*
+ * readBatch(fd, data, slotSize, headroom, offsets, lengths, max, errors?, vnet?, vnetLength?) -> n or -errno.
  * read() until EAGAIN or max packets; packet i lands at i*slotSize + headroom. A TUN read cuts a packet
- * larger than the buffer without saying so, so each read gets one spare byte in a second iovec: when it
+ * larger than the buffer without saying so, so each read gets one spare byte in a last iovec: when it
  * is used the packet did not fit, lengths[i] is the part kept and errors[i] (when given) is EMSGSIZE.
- * An error after at least one packet ends the batch early; the next call meets it again.
+ * With `vnet`, each packet's virtio_net_hdr goes to vnet[i*vnetLength] (a read shorter than the header
+ * gives length 0). An error after at least one packet ends the batch early; the next call meets it again.
  */
 static napi_value read_batch(napi_env env, napi_callback_info info) {
-  ARGS(8);
+  ARGS(10);
   int fd;
   slots_t s;
   uint32_t max;
@@ -610,22 +634,34 @@ static napi_value read_batch(napi_env env, napi_callback_info info) {
     return NULL;
   if (argc > 7 && !is_nullish(env, argv[7]) && !arg_i32s(env, argv[7], "errors", &errors, &n_err)) return NULL;
   if (!check_max(env, &s, max, n_err)) return NULL;
+  uint8_t *vnet;
+  uint32_t vnet_len;
+  if (!arg_vnet(env, argv, argc, 8, max, &vnet, &vnet_len)) return NULL;
   uint32_t n = 0;
   const size_t room = s.slot - s.headroom;
   uint8_t spare;
-  struct iovec iov[2] = { { NULL, room }, { &spare, 1 } };
+  struct iovec iov[3];
+  const int data_iov = vnet != NULL ? 1 : 0;
+  iov[data_iov].iov_len = room;
+  iov[data_iov + 1].iov_base = &spare;
+  iov[data_iov + 1].iov_len = 1;
   while (n < max) {
     const size_t off = (size_t)n * s.slot + s.headroom;
-    iov[0].iov_base = s.data + off;
-    ssize_t r = readv(fd, iov, 2);
+    if (vnet != NULL) {
+      iov[0].iov_base = vnet + (size_t)n * vnet_len;
+      iov[0].iov_len = vnet_len;
+    }
+    iov[data_iov].iov_base = s.data + off;
+    ssize_t r = readv(fd, iov, data_iov + 2);
     if (r < 0) {
       if (errno == EINTR) continue;
       if (n == 0 && errno != EAGAIN) return int_value(env, -errno);
       break;
     }
-    const bool cut = (size_t)r > room;
+    size_t got = (size_t)r > vnet_len ? (size_t)r - vnet_len : 0;
+    const bool cut = got > room;
     s.offsets[n] = (uint32_t)off;
-    s.lengths[n] = (uint32_t)(cut ? room : (size_t)r);
+    s.lengths[n] = (uint32_t)(cut ? room : got);
     if (errors != NULL) errors[n] = cut ? EMSGSIZE : 0;
     n++;
   }
@@ -642,11 +678,12 @@ static bool check_entries(napi_env env, size_t data_len, const uint32_t *offsets
 }
 
 /*
- * writeBatch(fd, data, offsets, lengths, errors, count) -> entries written.
- * One write() per entry; errors[i] = 0 or its errno; a failed entry never stops the next ones.
+ * writeBatch(fd, data, offsets, lengths, errors, count, vnet?, vnetLength?) -> entries written.
+ * One write() per entry (writev() of its header and its bytes with `vnet`); errors[i] = 0 or its errno;
+ * a failed entry never stops the next ones.
  */
 static napi_value write_batch(napi_env env, napi_callback_info info) {
-  ARGS(6);
+  ARGS(8);
   int fd;
   uint8_t *data;
   size_t data_len, n_off, n_len, n_err;
@@ -661,11 +698,20 @@ static napi_value write_batch(napi_env env, napi_callback_info info) {
     return NULL;
   }
   if (!check_entries(env, data_len, offsets, lengths, count)) return NULL;
+  uint8_t *vnet;
+  uint32_t vnet_len;
+  if (!arg_vnet(env, argv, argc, 6, count, &vnet, &vnet_len)) return NULL;
   uint32_t written = 0;
   for (uint32_t i = 0; i < count; i++) {
     ssize_t r;
-    do r = write(fd, data + offsets[i], lengths[i]);
-    while (r < 0 && errno == EINTR);
+    if (vnet != NULL) {
+      struct iovec iov[2] = { { vnet + (size_t)i * vnet_len, vnet_len }, { data + offsets[i], lengths[i] } };
+      do r = writev(fd, iov, 2);
+      while (r < 0 && errno == EINTR);
+    } else {
+      do r = write(fd, data + offsets[i], lengths[i]);
+      while (r < 0 && errno == EINTR);
+    }
     errors[i] = r < 0 ? errno : 0;
     if (r >= 0) written++;
   }
@@ -1040,6 +1086,10 @@ static napi_value make_constants(napi_env env) {
   /* TUN/TAP */
   C(IFF_TUN); C(IFF_TAP); C(IFF_NO_PI); C(IFF_VNET_HDR); C(IFF_MULTI_QUEUE); C(IFF_TUN_EXCL);
   C(TUN_F_CSUM); C(TUN_F_TSO4); C(TUN_F_TSO6); C(TUN_F_TSO_ECN); C(TUN_F_UFO);
+  C(VIRTIO_NET_HDR_F_NEEDS_CSUM); C(VIRTIO_NET_HDR_F_DATA_VALID); C(VIRTIO_NET_HDR_GSO_NONE);
+  C(VIRTIO_NET_HDR_GSO_TCPV4); C(VIRTIO_NET_HDR_GSO_TCPV6); C(VIRTIO_NET_HDR_GSO_ECN);
+  set_const(env, c, "VIRTIO_NET_HDR_SIZE", sizeof(struct virtio_net_hdr));
+  C(SOL_UDP); C(UDP_SEGMENT); C(UDP_GRO);
   C(ARPHRD_NONE); C(ARPHRD_ETHER); C(ARPHRD_TUNNEL); C(ARPHRD_SIT); C(ARPHRD_IPGRE);
   /* sockets */
   C(AF_UNIX); C(AF_INET); C(AF_INET6); C(AF_NETLINK); C(AF_PACKET);

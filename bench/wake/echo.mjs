@@ -1,0 +1,12 @@
+import { native } from '../../dist/src/io/native/index.js';
+const io = native(); const c = io.constants;
+const fd = io.socket(c.AF_INET, c.SOCK_DGRAM, 0);
+const addr = Buffer.alloc(16); addr.writeUInt16LE(2,0); addr.writeUInt16BE(40000,2); addr.writeUInt32BE(0x7f000001,4);
+io.bind(fd, addr);
+const buf = Buffer.alloc(2048);
+const peer = Buffer.alloc(16); peer.writeUInt16LE(2,0); peer.writeUInt16BE(40001,2); peer.writeUInt32BE(0x7f000001,4);
+io.connect(fd, peer);
+const entry = [], work = [];
+const p = new io.Poll(fd, () => { const t0 = Number(process.hrtime.bigint())/1e3; let sent=0; for(;;){ const n = io.recv(fd, buf, 0, 2048, 0); if (n < 0) break; if (!sent) { entry.push(t0 - buf.readDoubleLE(0)); sent=1;} io.send(fd, buf, 0, n); } work.push(Number(process.hrtime.bigint())/1e3 - t0); });
+p.start();
+setTimeout(() => { p.close(); io.close(fd); const m=a=>a.length ? a.sort((x,y)=>x-y)[a.length>>1] : NaN; console.log('send->callback p50', m(entry).toFixed(1), 'us; callback work p50', m(work).toFixed(1), 'us'); }, 4500);
