@@ -7,6 +7,7 @@
  *   tap HOST_ADDRESS/24  <----->  eth0 GUEST_ADDRESS/24
  */
 import { after, before } from 'node:test';
+import { BurrowNode } from './burrow.js';
 import { KernelPeer, type KernelPeerOptions } from './kernel-peer.js';
 import { Netns } from './netns.js';
 
@@ -17,10 +18,22 @@ export interface KernelPeerFixture {
   /** Set by the before hook. */
   ns: Netns;
   peer: KernelPeer;
+  /**
+   * burrow in the namespace, stopped by the fixture before the namespace goes (a suite's own `after`
+   * runs after the fixture's, when `daemon stop` could no longer reach the daemon).
+   */
+  burrow(): BurrowNode;
 }
 
 export function kernelPeerFixture(tag: string, options: Omit<KernelPeerOptions, 'netns'> = {}): KernelPeerFixture {
-  const f = {} as KernelPeerFixture;
+  const nodes: BurrowNode[] = [];
+  const f = {
+    burrow: () => {
+      const node = BurrowNode.start(f.ns.name);
+      nodes.push(node);
+      return node;
+    },
+  } as KernelPeerFixture;
   before(async () => {
     f.ns = Netns.unique(tag);
     f.peer = await KernelPeer.boot({
@@ -31,6 +44,7 @@ export function kernelPeerFixture(tag: string, options: Omit<KernelPeerOptions, 
     });
   });
   after(async () => {
+    for (const node of nodes) node.stop();
     await f.peer?.close();
     f.ns?.delete();
   });

@@ -6,7 +6,7 @@
  *   tap 192.0.2.1/24  <----------------------->  eth0 192.0.2.2/24
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { BurrowNode, pingCount } from './burrow.js';
 import { GUEST_ADDRESS as GUEST, HOST_ADDRESS as HOST, kernelPeerFixture } from './fixture.js';
 import { KernelPeer } from './kernel-peer.js';
@@ -24,9 +24,8 @@ describe('issue 7 modes against the kernel', { skip: KernelPeer.unavailable() ??
   let b: BurrowNode;
 
   before(() => {
-    b = BurrowNode.start(f.ns.name);
+    b = f.burrow();
   });
-  after(() => b?.stop());
 
   test('NBMA ipip: remote any, next hop from the route via the kernel peer; the peer is tunl0 (NBMA too)', async (t) => {
     t.after(async () => {

@@ -11,7 +11,7 @@
  *   ESP spi 0x100 (host to guest), spi 0x200 (guest to host), mark 42
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { BurrowNode, pingCount } from './burrow.js';
 import { GUEST_ADDRESS as GUEST, HOST_ADDRESS as HOST, kernelPeerFixture } from './fixture.js';
 import { KernelPeer } from './kernel-peer.js';
@@ -95,7 +95,7 @@ describe('vti + ESP against the kernel (ip_vti, esp4)', { skip: KernelPeer.unava
   };
 
   before(async () => {
-    b = BurrowNode.start(f.ns.name);
+    b = f.burrow();
     b.ok('tunnel', 'add', 'vti1', 'mode', 'vti', 'local', HOST, 'remote', GUEST, 'key', '42');
     b.sh('sysctl -qw net.ipv6.conf.vti1.disable_ipv6=1 && ip link set vti1 up && ip addr add 10.9.0.1/24 dev vti1');
     await f.peer.check(
@@ -103,7 +103,6 @@ describe('vti + ESP against the kernel (ip_vti, esp4)', { skip: KernelPeer.unava
         'ip link set vti1 up && ip addr add 10.9.0.2/24 dev vti1',
     );
   });
-  after(() => b?.stop());
 
   test('without states: both vtis refuse to send (tx_carrier_errors, host unreachable), ESP for no SPI is rx_errors', async () => {
     const ours = b.exec('ping', '-c', '2', '-i', '0.2', '-W', '1', '10.9.0.2');
