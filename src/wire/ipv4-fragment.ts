@@ -14,7 +14,7 @@
  * The caller gives the ID: a raw socket picks an ID only for a packet whose ID is 0, per packet, which
  * would tear a datagram's fragments apart.
  */
-import { internetChecksum } from './checksum.js';
+import { ipv4SetFragmentFieldsUnchecked } from './ipv4.js';
 
 const OPTION_END = 0;
 const OPTION_NOP = 1;
@@ -71,17 +71,7 @@ export function fragmentIpv4(
     out.set(bytes.subarray(start + headerLength + done, start + headerLength + done + size), f + headerLength);
     const total = headerLength + size;
     const flags = keptFlags | (last ? originalMf : 0x2000) | ((baseUnits + (done >>> 3)) & 0x1fff);
-    out[f + 2] = total >>> 8;
-    out[f + 3] = total;
-    out[f + 4] = id >>> 8;
-    out[f + 5] = id;
-    out[f + 6] = flags >>> 8;
-    out[f + 7] = flags;
-    out[f + 10] = 0;
-    out[f + 11] = 0;
-    const sum = internetChecksum(out, f, headerLength);
-    out[f + 10] = sum >>> 8;
-    out[f + 11] = sum;
+    ipv4SetFragmentFieldsUnchecked(out, f, headerLength, total, id, flags);
     offsets[first + k] = f;
     lengths[first + k] = total;
     at += total;

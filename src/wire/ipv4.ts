@@ -419,6 +419,21 @@ export function ipv4SetFragmentUnchecked(
   fragmentOffset: number,
 ): void {
   const word = (moreFragments ? IPV4_FLAG_MF : 0) | ((fragmentOffset >>> 3) & IPV4_FRAGMENT_OFFSET_MASK);
+  ipv4SetFragmentFieldsUnchecked(bytes, offset, IPV4_HEADER_LENGTH, totalLength, id, word);
+}
+
+/**
+ * Writes a fragment header's total length, ID and flags/offset word (`word`, as it goes on the wire)
+ * into the `headerLength`-byte header at `offset`, and recomputes its checksum.
+ */
+export function ipv4SetFragmentFieldsUnchecked(
+  bytes: Uint8Array,
+  offset: number,
+  headerLength: number,
+  totalLength: number,
+  id: number,
+  word: number,
+): void {
   bytes[offset + 2] = totalLength >>> 8;
   bytes[offset + 3] = totalLength;
   bytes[offset + 4] = id >>> 8;
@@ -427,7 +442,7 @@ export function ipv4SetFragmentUnchecked(
   bytes[offset + 7] = word;
   bytes[offset + 10] = 0;
   bytes[offset + 11] = 0;
-  const sum = internetChecksum(bytes, offset, IPV4_HEADER_LENGTH);
+  const sum = internetChecksum(bytes, offset, headerLength);
   bytes[offset + 10] = sum >>> 8;
   bytes[offset + 11] = sum;
 }
